@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+# One image, three roles: docker-compose.yml's `command` picks rinha-api, rinha-worker or
+# rinha-processor-sim.
+
+FROM rust:1-bookworm AS builder
+WORKDIR /build
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+# Cache mounts keep the registry and the target directory between builds; the binaries are copied
+# out of the cached target directory in the same step, because a cache mount is not in the layer.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/build/target \
+    cargo build --release --locked \
+ && mkdir -p /out \
+ && for binary in rinha-api rinha-worker rinha-processor-sim; do \
+      strip --strip-debug -o "/out/$binary" "target/release/$binary"; \
+    done
+
+FROM debian:bookworm-slim
+COPY --from=builder /out/ /usr/local/bin/
+# Contest images must be linux/amd64; this one runs each role as its own PID 1, and the binaries
+# handle SIGTERM themselves (docs/interfaces.md).
+CMD ["rinha-api"]

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Translate docker-compose.yml into a native launch plan for perf/lib/stack.sh.
+
+Usage: compose_native.py COMPOSE_FILE PLAN_DIR SOCKET_DIR DEFAULT_URL FALLBACK_URL
+
+The compose file stays the one source of truth: every service's command, environment, ulimits,
+seccomp profile and CPU/memory limits are read from it. Only three things are rewritten, because
+they name places that exist inside the containers only:
+  - "/sockets/" (the shared socket volume)          -> SOCKET_DIR/
+  - http://payment-processor-default:8080          -> DEFAULT_URL
+  - http://payment-processor-fallback:8080         -> FALLBACK_URL
+${VAR}, ${VAR:-default} and ${VAR-default} are interpolated from the environment, as compose does.
+
+Writes, for each service in start order (depends_on first):
+  PLAN_DIR/services              one service name per line, in start order
+  PLAN_DIR/<name>/kind           redis | nginx | app
+  PLAN_DIR/<name>/argv           NUL-separated words (nginx: filled in by stack.sh)
+  PLAN_DIR/<name>/env            NUL-separated KEY=VALUE
+  PLAN_DIR/<name>/cpu_quota_us   CFS quota for a 100000 us period ("-1": no limit)
+  PLAN_DIR/<name>/memory_bytes   memory limit ("-1": no limit)
+  PLAN_DIR/<name>/memlock        ulimit -l value ("" = leave as is; "unlimited" for -1)
+  PLAN_DIR/<name>/nofile         ulimit -n value ("" = leave as is)
+  PLAN_DIR/<name>/seccomp        absolute path of the seccomp profile ("" = none)
+  PLAN_DIR/<name>/unix_listen    the Unix socket the service listens on ("" = none)
+"""
+
+import os
+import re
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+CFS_PERIOD_US = 100000
+SOCKET_VOLUME_PREFIX = "/sockets/"
+PROCESSOR_URLS = {
+    "http://payment-processor-default:8080": 3,
+    "http://payment-processor-fallback:8080": 4,
+}
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+MEMORY_UNIT_BYTES = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2,
+                     "g": 1024 ** 3, "gb": 1024 ** 3}
+
+
+def interpolate(value):
+    """Compose-style variable interpolation of one string."""
+    def replace(match):
+        name = match.group(1) or match.group(4)
+        operator, default = match.group(2), match.group(3)
+        current = os.environ.get(name)
+        if operator == ":-" and not current:
+            return default
+        if operator == "-" and current is None:
+            return default
+        return current or ""
+    return INTERPOLATION.sub(replace, value.replace("$$", "\0")).replace("\0", "$")
+
+
+def rewrite(value, socket_dir, urls):
+    """Interpolate, then point container-only names at their native equivalents."""
+    text = interpolate(str(value)).replace(SOCKET_VOLUME_PREFIX, socket_dir.rstrip("/") + "/")
+    for container_url, native_url in urls.items():
+        text = text.replace(container_url, native_url)
+    return text
+
+
+def start_order(services):
+    """Services sorted so that each comes after what it depends_on (stable, cycle-checked)."""
+    order, visiting = [], set()
+
+    def visit(name):
+        if name in order:
+            return
+        if name in visiting:
+            raise SystemExit(f"compose_native: depends_on cycle through {name}")
+        visiting.add(name)
+        depends = services[name].get("depends_on") or []
+        for dependency in (depends.keys() if isinstance(depends, dict) else depends):
+            visit(dependency)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in services:
+        visit(name)
+    return order
+
+
+def service_kind(service):
+    image = str(service.get("image", ""))
+    if image.startswith("redis"):
+        return "redis"
+    if image.startswith("nginx"):
+        return "nginx"
+    return "app"
+
+
+def environment_items(service):
+    environment = service.get("environment") or {}
+    if isinstance(environment, dict):
+        return [(str(key), "" if value is None else str(value)) for key, value in environment.items()]
+    return [tuple(str(item).split("=", 1)) if "=" in str(item) else (str(item), "") for item in environment]
+
+
+def memory_bytes(value):
+    match = MEMORY_PATTERN.match(str(value))
+    if not match or match.group(2).lower() not in MEMORY_UNIT_BYTES:
+        raise SystemExit(f"compose_native: unreadable memory limit {value!r}")
+    return int(Decimal(match.group(1)) * MEMORY_UNIT_BYTES[match.group(2).lower()])
+
+
+def ulimit(service, name):
+    value = (service.get("ulimits") or {}).get(name)
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        value = value.get("soft", value.get("hard"))
+    return "unlimited" if int(value) < 0 else str(int(value))
+
+
+def seccomp_profile(service, compose_dir):
+    for option in service.get("security_opt") or []:
+        key, _, value = str(option).replace(":", "=", 1).partition("=")
+        if key == "seccomp" and value != "unconfined":
+            return str((compose_dir / value).resolve())
+    return ""
+
+
+def write_service(plan_dir, name, service, compose_dir, socket_dir, urls):
+    directory = plan_dir / name
+    directory.mkdir(parents=True, exist_ok=True)
+    kind = service_kind(service)
+    command = service.get("command") or []
+    if isinstance(command, str):
+        raise SystemExit(f"compose_native: {name}: write command as a list, not a shell string")
+    argv = [rewrite(word, socket_dir, urls) for word in command]
+    environment = [(key, rewrite(value, socket_dir, urls)) for key, value in environment_items(service)]
+    limits = (((service.get("deploy") or {}).get("resources") or {}).get("limits")) or {}
+    cpus = limits.get("cpus")
+    quota = int(Decimal(str(cpus)) * CFS_PERIOD_US) if cpus is not None else -1
+    memory = memory_bytes(limits["memory"]) if "memory" in limits else -1
+    unix_listen = ""
+    for key, value in environment:
+        if key.endswith("_LISTEN") and value.startswith("unix:"):
+            unix_listen = value[len("unix:"):]
+    if kind == "redis" and "--unixsocket" in argv:
+        unix_listen = argv[argv.index("--unixsocket") + 1]
+    (directory / "kind").write_text(kind + "\n")
+    (directory / "argv").write_bytes(b"".join(word.encode() + b"\0" for word in argv))
+    (directory / "env").write_bytes(b"".join(f"{k}={v}".encode() + b"\0" for k, v in environment))
+    (directory / "cpu_quota_us").write_text(f"{quota}\n")
+    (directory / "memory_bytes").write_text(f"{memory}\n")
+    (directory / "memlock").write_text(ulimit(service, "memlock") + "\n")
+    (directory / "nofile").write_text(ulimit(service, "nofile") + "\n")
+    (directory / "seccomp").write_text(seccomp_profile(service, compose_dir) + "\n")
+    (directory / "unix_listen").write_text(unix_listen + "\n")
+
+
+def main(argv):
+    if len(argv) != 5:
+        print(__doc__, file=sys.stderr)
+        return 2
+    compose_path, plan_dir, socket_dir, default_url, fallback_url = argv
+    compose_path = Path(compose_path).resolve()
+    compose = yaml.safe_load(compose_path.read_text())
+    services = compose.get("services") or {}
+    urls = {url: (default_url if slot == 3 else fallback_url) for url, slot in PROCESSOR_URLS.items()}
+    plan = Path(plan_dir)
+    plan.mkdir(parents=True, exist_ok=True)
+    order = start_order(services)
+    for name in order:
+        write_service(plan, name, services[name], compose_path.parent, socket_dir, urls)
+    (plan / "services").write_text("".join(f"{name}\n" for name in order))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

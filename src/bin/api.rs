@@ -1,0 +1,31 @@
+//! `rinha-api`: the public HTTP API. Configuration: see `config::ApiConfig` and the README.
+
+use rinha::{api, config, runtime};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("rinha-api: {error}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    config::init_log()?;
+    let config = config::ApiConfig::from_env()?;
+    rinha::log::info(format_args!("rinha-api starting: {config:?}"));
+    let listen = config.listen.clone();
+    let redis = config.redis.clone();
+    runtime::run_per_core("api", config.threads, &config.cpus, move |_| {
+        let (listen, redis) = (listen.clone(), redis.clone());
+        async move {
+            if let Err(error) = api::run(listen, redis).await {
+                rinha::log::error(format_args!("api stopped: {error}"));
+                std::process::exit(1);
+            }
+        }
+    })?;
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Environment → validated configuration, one struct per role. The only module that reads the
+//! environment; library code receives these values as parameters.
+//!
+//! Every variable has a documented default (README's configuration table); a value that does not
+//! parse stops the program at start-up with a message naming the variable.
+
+pub mod sim;
+
+use std::{env, str::FromStr};
+
+use crate::http::stream::Endpoint;
+
+/// Reads `name`, or `default` when unset or empty.
+pub fn text(name: &str, default: &str) -> String {
+    env::var(name).ok().filter(|value| !value.trim().is_empty()).unwrap_or_else(|| default.to_string())
+}
+
+/// Reads and parses `name`, or `default` when unset.
+///
+/// # Errors
+/// A message naming the variable and the bad value.
+pub fn parsed<T: FromStr>(name: &str, default: T) -> Result<T, String> {
+    match env::var(name) {
+        Ok(value) if !value.trim().is_empty() => {
+            value.trim().parse().map_err(|_| format!("{name}={value:?} is not valid"))
+        }
+        _ => Ok(default),
+    }
+}
+
+/// Reads an endpoint (`host:port` or `unix:/path`); `redis://host:port` is accepted too.
+///
+/// # Errors
+/// A message naming the variable.
+pub fn endpoint(name: &str, default: &str) -> Result<Endpoint, String> {
+    let value = text(name, default);
+    let value = value.strip_prefix("redis://").unwrap_or(&value).trim_end_matches('/');
+    let value = value.strip_prefix("unix://").map(|path| format!("unix:{path}")).unwrap_or(value.to_string());
+    Endpoint::parse(&value).map_err(|error| format!("{name}: {error}"))
+}
+
+/// Reads a comma-separated list of CPU numbers (empty: no pinning).
+///
+/// # Errors
+/// A message naming the variable.
+pub fn cpus(name: &str) -> Result<Vec<usize>, String> {
+    let value = text(name, "");
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().map_err(|_| format!("{name}: {part:?} is not a CPU number")))
+        .collect()
+}
+
+/// Sets the log level from `LOG_LEVEL` (`error`, `warn`, `info`, `debug`; default `info`).
+///
+/// # Errors
+/// A message for an unknown level.
+pub fn init_log() -> Result<(), String> {
+    let level = match text("LOG_LEVEL", "info").to_ascii_lowercase().as_str() {
+        "error" => crate::log::Level::Error,
+        "warn" => crate::log::Level::Warn,
+        "info" => crate::log::Level::Info,
+        "debug" => crate::log::Level::Debug,
+        other => return Err(format!("LOG_LEVEL={other:?} is not one of error, warn, info, debug")),
+    };
+    crate::log::set_level(level);
+    Ok(())
+}
+
+/// Configuration of `rinha-api`.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// `API_LISTEN`: where to listen.
+    pub listen: Endpoint,
+    /// `API_THREADS`: runtime threads, each with its own listener (TCP: `SO_REUSEPORT`).
+    pub threads: usize,
+    /// `API_CPUS`: CPUs to pin threads to, empty for none.
+    pub cpus: Vec<usize>,
+    /// `REDIS_URL`: the Redis server.
+    pub redis: Endpoint,
+}
+
+impl ApiConfig {
+    /// Reads the API's variables.
+    ///
+    /// # Errors
+    /// A message naming the first bad variable.
+    pub fn from_env() -> Result<Self, String> {
+        let config = Self {
+            listen: endpoint("API_LISTEN", "0.0.0.0:9998")?,
+            threads: parsed("API_THREADS", 1usize)?,
+            cpus: cpus("API_CPUS")?,
+            redis: endpoint("REDIS_URL", "127.0.0.1:6379")?,
+        };
+        if config.threads == 0 || config.threads > 64 {
+            return Err("API_THREADS must be between 1 and 64".into());
+        }
+        if config.threads > 1 && matches!(config.listen, Endpoint::Unix(_)) {
+            return Err("API_THREADS > 1 needs a TCP API_LISTEN (a Unix path binds once)".into());
+        }
+        Ok(config)
+    }
+}
+
+/// Parses a fee given as a decimal fraction (`0.05`) into basis points (`500`), exactly.
+///
+/// # Errors
+/// A message naming the variable, for anything but a fraction in `[0, 1)` with at most 4 places.
+pub fn fee_basis_points(name: &str, default: &str) -> Result<u32, String> {
+    let value = text(name, default);
+    let bad = || format!("{name}={value:?} must be a fraction like 0.05 (at most 4 decimal places)");
+    let (whole, fraction) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
+    if whole != "0" || fraction.len() > 4 || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let padded = format!("{fraction:0<4}");
+    padded.parse().map_err(|_| bad())
+}
+
+/// Configuration of `rinha-worker`.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// `WORKER_THREADS`: runtime threads, each with its own queue consumer.
+    pub threads: usize,
+    /// `WORKER_CPUS`: CPUs to pin threads to, empty for none.
+    pub cpus: Vec<usize>,
+    /// Fees in basis points, default then fallback (`DEFAULT_FEE`, `FALLBACK_FEE`).
+    pub fees_basis_points: [u32; 2],
+    /// Everything the worker threads need.
+    pub settings: crate::worker::WorkerSettings,
+}
+
+impl WorkerConfig {
+    /// Reads the worker's variables.
+    ///
+    /// # Errors
+    /// A message naming the first bad variable.
+    pub fn from_env() -> Result<Self, String> {
+        use crate::http::client::Origin;
+        let processor = |name: &str, default: &str| {
+            Origin::parse(&text(name, default)).map_err(|error| format!("{name}: {error}"))
+        };
+        let settings = crate::worker::WorkerSettings {
+            redis: endpoint("REDIS_URL", "127.0.0.1:6379")?,
+            worker_id: text("WORKER_ID", "worker-1"),
+            processors: [
+                processor("PAYMENT_PROCESSOR_URL_DEFAULT", "http://127.0.0.1:8001")?,
+                processor("PAYMENT_PROCESSOR_URL_FALLBACK", "http://127.0.0.1:8002")?,
+            ],
+            inflight_max: parsed("WORKER_INFLIGHT_MAX", 2000usize)?,
+            take_batch_max: parsed("WORKER_TAKE_BATCH_MAX", 100usize)?,
+            timeout_ms: parsed("PROCESSOR_TIMEOUT_MS", 3000u64)?,
+            settle_ms: parsed("AMBIGUOUS_SETTLE_MS", 15_000i64)?,
+            router: crate::worker::router::RouterSettings {
+                slow_ms: parsed("ROUTER_SLOW_MS", 1000u64)?,
+                ..Default::default()
+            },
+        };
+        let config = Self {
+            threads: parsed("WORKER_THREADS", 1usize)?,
+            cpus: cpus("WORKER_CPUS")?,
+            fees_basis_points: [
+                fee_basis_points("DEFAULT_FEE", "0.05")?,
+                fee_basis_points("FALLBACK_FEE", "0.15")?,
+            ],
+            settings,
+        };
+        if config.threads == 0 || config.threads > 64 {
+            return Err("WORKER_THREADS must be between 1 and 64".into());
+        }
+        if config.settings.inflight_max == 0 || config.settings.take_batch_max == 0 {
+            return Err("WORKER_INFLIGHT_MAX and WORKER_TAKE_BATCH_MAX must be positive".into());
+        }
+        if config.settings.timeout_ms == 0 || config.settings.settle_ms < config.settings.timeout_ms as i64 {
+            return Err("PROCESSOR_TIMEOUT_MS must be positive and at most AMBIGUOUS_SETTLE_MS".into());
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fees_parse_exactly() {
+        std::env::set_var("RINHA_TEST_FEE", "0.05");
+        assert_eq!(fee_basis_points("RINHA_TEST_FEE", "0"), Ok(500));
+        for (text, expected) in [("0.15", Some(1500)), ("0.1", Some(1000)), ("0.07", Some(700)),
+            ("0.0001", Some(1)), ("0", Some(0)), ("1.0", None), ("0.00001", None), ("-0.1", None),
+            ("abc", None), ("0.1x", None)] {
+            std::env::set_var("RINHA_TEST_FEE", text);
+            assert_eq!(fee_basis_points("RINHA_TEST_FEE", "0").ok(), expected, "{text}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! HTTP/1.1 on monoio, just enough for this service and its test doubles.
+//!
+//! # Key components
+//! - [`request`]: a bounded request parser over a caller-owned buffer (`httparse` for the head).
+//! - [`response`]: canned responses and a writer for small dynamic ones.
+//! - [`server`]: the connection loop (keep-alive, pipelining, one write per batch of requests).
+//! - [`client`]: a keep-alive client with a per-origin connection pool, for the worker.
+//! - [`stream`]: one stream type over TCP and Unix sockets, so every layer above is not generic.
+//!
+//! # Dependency rules
+//! monoio, httparse and std only; nothing here knows about payments.
+
+pub mod client;
+pub mod request;
+pub mod response;
+pub mod server;
+pub mod stream;

@@ -1,0 +1,387 @@
+//! The simulator's rules as pure functions and clock-injected state machines: routing, the
+//! service-health rate limit and the fee arithmetic.
+//!
+//! # Why pure
+//! Every rule here decides from its inputs alone (the time is a parameter, never read), so each
+//! edge (a call exactly at a window boundary, a fee that rounds up by half a cent) is a unit test
+//! that runs in microseconds and never flakes. The handler in `mod.rs` does the waiting and the I/O.
+//!
+//! # Dependency rules
+//! std only.
+
+use std::{collections::VecDeque, time::Duration, time::Instant};
+
+/// The routes of section 3 of the rules, decided from the method and the path alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `POST /payments`: record a payment.
+    CreatePayment,
+    /// `GET /payments/service-health`: the rate-limited health answer.
+    ServiceHealth,
+    /// `GET /payments/{correlationId}`: look a payment up; the id is not validated yet.
+    GetPayment(&'a [u8]),
+    /// `GET /admin/payments-summary`.
+    AdminSummary,
+    /// `PUT /admin/configurations/token`.
+    SetToken,
+    /// `PUT /admin/configurations/delay`.
+    SetDelay,
+    /// `PUT /admin/configurations/failure`.
+    SetFailure,
+    /// `POST /admin/purge-payments`.
+    Purge,
+    /// A known path with the wrong method: `405`.
+    MethodNotAllowed,
+    /// Anything else: `404`.
+    NotFound,
+}
+
+/// The request methods routing distinguishes (a copy of the HTTP layer's, so this module stays
+/// std only and its tests need no request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteMethod {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+    /// `PUT`.
+    Put,
+    /// Anything else.
+    Other,
+}
+
+/// Decides the route of a request.
+///
+/// A path matches first and the method second, so a known path with an unexpected method gives
+/// [`Route::MethodNotAllowed`] rather than [`Route::NotFound`].
+pub fn route(method: RouteMethod, path: &[u8]) -> Route<'_> {
+    let (expected, matched) = match path {
+        b"/payments" => (RouteMethod::Post, Route::CreatePayment),
+        b"/payments/service-health" => (RouteMethod::Get, Route::ServiceHealth),
+        b"/admin/payments-summary" => (RouteMethod::Get, Route::AdminSummary),
+        b"/admin/configurations/token" => (RouteMethod::Put, Route::SetToken),
+        b"/admin/configurations/delay" => (RouteMethod::Put, Route::SetDelay),
+        b"/admin/configurations/failure" => (RouteMethod::Put, Route::SetFailure),
+        b"/admin/purge-payments" => (RouteMethod::Post, Route::Purge),
+        _ => match path.strip_prefix(b"/payments/") {
+            // One segment only: `/payments/a/b` is no route of the processor.
+            Some(id) if !id.is_empty() && !id.contains(&b'/') => {
+                (RouteMethod::Get, Route::GetPayment(id))
+            }
+            _ => return Route::NotFound,
+        },
+    };
+    if method == expected {
+        matched
+    } else {
+        Route::MethodNotAllowed
+    }
+}
+
+/// The most decimal places a fee may have. Nine keeps `10^scale` and every product below far
+/// inside `u128`, and no contest fee has more than two.
+pub const FEE_SCALE_MAX: u32 = 9;
+
+/// A fee per transaction as an exact decimal fraction: `numerator / 10^scale` (`0.05` is 5 / 10^2).
+///
+/// Kept as a rational rather than an `f64` so that `totalFee` is the exact, correctly rounded
+/// product of the total amount and the fee, as the processor's decimal arithmetic gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fee {
+    /// The digits of the fee without the decimal point.
+    numerator: u64,
+    /// How many of those digits are decimal places.
+    scale: u32,
+    /// The fee printed as `feePerTransaction`: the given text, normalised (`0.050` -> `0.05`).
+    text: String,
+}
+
+impl Fee {
+    /// Parses a decimal fraction in `[0, 1)`: digits, optionally a point and 1..=9 more digits.
+    ///
+    /// # Errors
+    /// A message naming the text when it is not such a decimal.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let invalid = || format!("fee must be a decimal fraction in [0, 1) like 0.05, got {text:?}");
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits_only = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+        if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) {
+            return Err(invalid());
+        }
+        if text.contains('.') && fraction.is_empty() {
+            return Err(invalid());
+        }
+        // A fee of 100% or more is not a fee; this also keeps `whole` to zeros only.
+        if whole.bytes().any(|byte| byte != b'0') {
+            return Err(invalid());
+        }
+        let fraction = fraction.trim_end_matches('0');
+        let scale = u32::try_from(fraction.len()).map_err(|_| invalid())?;
+        if scale > FEE_SCALE_MAX {
+            return Err(invalid());
+        }
+        let numerator = if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| invalid())? };
+        assert!(numerator < 10u64.pow(scale).max(1));
+        let text = if fraction.is_empty() { "0".to_string() } else { format!("0.{fraction}") };
+        Ok(Self { numerator, scale, text })
+    }
+
+    /// The fee as printed in `feePerTransaction`, e.g. `0.05`.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The fee on `amount_cents`, in cents, rounded half up (away from zero: amounts are never
+    /// negative).
+    pub fn fee_cents(&self, amount_cents: u64) -> u64 {
+        let denominator = 10u128.pow(self.scale);
+        let product = u128::from(amount_cents) * u128::from(self.numerator);
+        let rounded = (2 * product + denominator) / (2 * denominator);
+        // A fee under 1 can never exceed the amount it is taken from.
+        assert!(rounded <= u128::from(amount_cents));
+        rounded as u64
+    }
+}
+
+/// What the service-health rate limit decided for one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Answer now.
+    Now,
+    /// Queued: answer at this instant, when the call's window opens.
+    At(Instant),
+    /// Over the limit and the queue: `429`.
+    Refused,
+}
+
+/// The global rate limit of `GET /payments/service-health`: one call per window, plus up to
+/// `queue_max` calls queued for the following windows.
+///
+/// Each granted call owns a slot at least one window after the previous slot, so the answers are
+/// spaced by at least a window however the calls arrive. Slots still in the future are the queue.
+#[derive(Debug)]
+pub struct HealthLimiter {
+    /// The length of one window.
+    window: Duration,
+    /// How many future slots may be handed out at once.
+    queue_max: usize,
+    /// The latest slot handed out (now or in the future); `None` before the first call.
+    slot_last: Option<Instant>,
+    /// Slots handed out that have not opened yet, oldest first; never longer than `queue_max`.
+    slots_pending: VecDeque<Instant>,
+}
+
+impl HealthLimiter {
+    /// A limiter with nothing granted yet.
+    ///
+    /// # Panics
+    /// If `window` is zero: a zero window is no limit, which is a configuration error.
+    pub fn new(window: Duration, queue_max: usize) -> Self {
+        assert!(!window.is_zero(), "the health window must be positive");
+        Self { window, queue_max, slot_last: None, slots_pending: VecDeque::with_capacity(queue_max) }
+    }
+
+    /// Decides a call arriving at `now` (which must not go backwards between calls).
+    pub fn admit(&mut self, now: Instant) -> Admission {
+        while self.slots_pending.front().is_some_and(|slot| *slot <= now) {
+            self.slots_pending.pop_front();
+        }
+        let next_slot = match self.slot_last {
+            Some(last) => last + self.window,
+            None => now,
+        };
+        if next_slot <= now {
+            self.slot_last = Some(now);
+            self.slots_pending.clear();
+            return Admission::Now;
+        }
+        if self.slots_pending.len() >= self.queue_max {
+            return Admission::Refused;
+        }
+        self.slots_pending.push_back(next_slot);
+        self.slot_last = Some(next_slot);
+        assert!(self.slots_pending.len() <= self.queue_max);
+        assert!(next_slot > now);
+        Admission::At(next_slot)
+    }
+}
+
+/// Decodes `%XX` escapes of a query value into `out` (timestamps arrive unencoded from the
+/// contest, but `%3A` from clients that encode). `+` is left alone: no timestamp contains one.
+///
+/// # Returns
+/// The decoded bytes, or `None` if an escape is malformed or the value does not fit in `out`.
+pub fn percent_decode<'a>(value: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
+    let mut read = 0;
+    let mut written = 0;
+    while read < value.len() {
+        let byte = if value[read] == b'%' {
+            let high = hex_digit(*value.get(read + 1)?)?;
+            let low = hex_digit(*value.get(read + 2)?)?;
+            read += 3;
+            high * 16 + low
+        } else {
+            read += 1;
+            value[read - 1]
+        };
+        *out.get_mut(written)? = byte;
+        written += 1;
+    }
+    assert!(written <= value.len());
+    Some(&out[..written])
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_every_path_and_method() {
+        use Route::*;
+        use RouteMethod::*;
+        let cases: &[(RouteMethod, &[u8], Route<'_>)] = &[
+            (Post, b"/payments", CreatePayment),
+            (Get, b"/payments", MethodNotAllowed),
+            (Get, b"/payments/service-health", ServiceHealth),
+            (Post, b"/payments/service-health", MethodNotAllowed),
+            (Get, b"/payments/abc", GetPayment(b"abc")),
+            (Put, b"/payments/abc", MethodNotAllowed),
+            (Get, b"/payments/", NotFound),
+            (Get, b"/payments/a/b", NotFound),
+            (Get, b"/admin/payments-summary", AdminSummary),
+            (Post, b"/admin/payments-summary", MethodNotAllowed),
+            (Put, b"/admin/configurations/token", SetToken),
+            (Put, b"/admin/configurations/delay", SetDelay),
+            (Put, b"/admin/configurations/failure", SetFailure),
+            (Get, b"/admin/configurations/failure", MethodNotAllowed),
+            (Post, b"/admin/purge-payments", Purge),
+            (Other, b"/admin/purge-payments", MethodNotAllowed),
+            (Get, b"/", NotFound),
+            (Get, b"/payments-summary", NotFound),
+            (Get, b"/admin/configurations", NotFound),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(route(*method, path), *expected, "{method:?} {}", path.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn fee_parses_exact_decimals() {
+        let cases: &[(&str, u64, u32, &str)] = &[
+            ("0.05", 5, 2, "0.05"),
+            ("0.050", 5, 2, "0.05"),
+            ("0.15", 15, 2, "0.15"),
+            ("0.07", 7, 2, "0.07"),
+            ("0", 0, 0, "0"),
+            ("0.0", 0, 0, "0"),
+            ("00.1", 1, 1, "0.1"),
+            ("0.123456789", 123_456_789, 9, "0.123456789"),
+        ];
+        for (text, numerator, scale, printed) in cases {
+            let fee = Fee::parse(text).unwrap();
+            assert_eq!((fee.numerator, fee.scale, fee.text()), (*numerator, *scale, *printed));
+        }
+    }
+
+    #[test]
+    fn fee_refuses_everything_else() {
+        for text in ["", "1", "1.0", "0.", ".05", "-0.05", "0,05", "5%", "0.1234567891", "0.0 5", "abc"]
+        {
+            assert!(Fee::parse(text).is_err(), "{text:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn fee_rounds_half_up_exactly() {
+        let fee = Fee::parse("0.05").unwrap();
+        assert_eq!(fee.fee_cents(0), 0);
+        assert_eq!(fee.fee_cents(1990), 100); // 99.5 cents -> 100
+        assert_eq!(fee.fee_cents(1989), 99); // 99.45 -> 99
+        assert_eq!(fee.fee_cents(10), 1); // 0.5 -> 1
+        assert_eq!(fee.fee_cents(9), 0); // 0.45 -> 0
+        // 16,750 payments of 19.90 (the preview test at 5%): 333,325.00 -> 16,666.25.
+        assert_eq!(fee.fee_cents(16_750 * 1990), 1_666_625);
+        let fee = Fee::parse("0.07").unwrap();
+        assert_eq!(fee.fee_cents(2005), 140); // 140.35 -> 140
+        assert_eq!(fee.fee_cents(3 * 2005), 421); // 421.05 -> 421
+        let zero = Fee::parse("0").unwrap();
+        assert_eq!(zero.fee_cents(crate::payment::AMOUNT_CENTS_MAX), 0);
+        let largest = Fee::parse("0.999999999").unwrap();
+        assert!(largest.fee_cents(u64::MAX) < u64::MAX);
+    }
+
+    fn window() -> Duration {
+        Duration::from_millis(300)
+    }
+
+    #[test]
+    fn health_grants_one_now_queues_two_refuses_the_rest() {
+        let start = Instant::now();
+        let mut limiter = HealthLimiter::new(window(), 2);
+        assert_eq!(limiter.admit(start), Admission::Now);
+        assert_eq!(limiter.admit(start), Admission::At(start + window()));
+        assert_eq!(limiter.admit(start), Admission::At(start + 2 * window()));
+        assert_eq!(limiter.admit(start), Admission::Refused);
+        assert_eq!(limiter.admit(start + Duration::from_millis(1)), Admission::Refused);
+    }
+
+    #[test]
+    fn health_queue_frees_as_windows_open() {
+        let start = Instant::now();
+        let mut limiter = HealthLimiter::new(window(), 2);
+        assert_eq!(limiter.admit(start), Admission::Now);
+        assert_eq!(limiter.admit(start), Admission::At(start + window()));
+        assert_eq!(limiter.admit(start), Admission::At(start + 2 * window()));
+        // The first queued slot opens exactly now: it leaves the queue, and the new call gets the
+        // window after the last one handed out.
+        let opened = start + window();
+        assert_eq!(limiter.admit(opened), Admission::At(start + 3 * window()));
+        assert_eq!(limiter.admit(opened), Admission::Refused);
+        // Long after every slot: a fresh call is answered at once.
+        let later = start + 10 * window();
+        assert_eq!(limiter.admit(later), Admission::Now);
+        assert_eq!(limiter.admit(later), Admission::At(later + window()));
+    }
+
+    #[test]
+    fn health_window_boundary_is_inclusive() {
+        let start = Instant::now();
+        let mut limiter = HealthLimiter::new(window(), 0);
+        assert_eq!(limiter.admit(start), Admission::Now);
+        assert_eq!(limiter.admit(start + window() - Duration::from_nanos(1)), Admission::Refused);
+        assert_eq!(limiter.admit(start + window()), Admission::Now);
+    }
+
+    #[test]
+    fn health_spaced_calls_are_all_immediate() {
+        let start = Instant::now();
+        let mut limiter = HealthLimiter::new(window(), 2);
+        for index in 0..5u32 {
+            assert_eq!(limiter.admit(start + index * window()), Admission::Now);
+        }
+    }
+
+    #[test]
+    fn percent_decoding() {
+        let mut out = [0u8; 64];
+        let decoded = percent_decode(b"2025-07-10T12%3A34%3a56.000Z", &mut out).unwrap();
+        assert_eq!(decoded, b"2025-07-10T12:34:56.000Z");
+        let mut out = [0u8; 64];
+        assert_eq!(percent_decode(b"plain", &mut out).unwrap(), b"plain");
+        for bad in [&b"%"[..], b"%3", b"%zz", b"a%g1"] {
+            let mut out = [0u8; 64];
+            assert_eq!(percent_decode(bad, &mut out), None);
+        }
+        let mut small = [0u8; 2];
+        assert_eq!(percent_decode(b"abc", &mut small), None);
+    }
+}

@@ -1,0 +1,574 @@
+//! The project's stand-in for the official payment processor (section 3 of
+//! `shared/docs/rinha-2025.md`), configurable at run time through the same admin endpoints the
+//! load test uses, so the worker can be tested against slow, failing and saturated processors.
+//!
+//! # Key components
+//! - [`Simulator`]: the [`Handler`] that answers every route, with its in-memory state.
+//! - [`SimSettings`]: the plain start-up settings (the binary builds them from the environment
+//!   through `config::sim`; tests build them directly).
+//! - [`start`]: runs a simulator on its own thread and returns its port, for tests.
+//! - [`serve`]: serves a bound listener on the current runtime, for the binary.
+//! - [`client::SimClient`]: a small blocking client to drive a simulator from tests.
+//! - [`behaviour`], [`ledger`], [`limiter`]: the rules, the books and the concurrency limiter,
+//!   each testable alone.
+//!
+//! # Behaviour, in the processor's order
+//! `POST /payments`: a malformed body is `400` at once; then (1) the FIFO concurrency limiter
+//! (`429` with `Retry-After: 5` when in progress and waiting are both full; the permit is held to
+//! the end), (2) the configured delay, (3) failure mode gives `500` with nothing stored, (4) the
+//! insert: `422` for a duplicate, else `200`. Delay and failure are read when the request reaches
+//! that step, so a change made during a delay applies to step 3.
+//!
+//! # Dependency rules
+//! `http` (server, request, response, stream), `payment` and std; `runtime` only in [`start`],
+//! which exists for tests. State lives on one thread (`Cell`/`RefCell` in an `Rc`): the real
+//! processor's answers are cheap and the delays are timers, so one thread is plenty.
+
+pub mod behaviour;
+pub mod client;
+pub mod ledger;
+pub mod limiter;
+
+use std::{
+    cell::{Cell, RefCell},
+    io,
+    rc::Rc,
+    time::{Duration, Instant},
+};
+
+use serde::Deserialize;
+
+use self::{
+    behaviour::{percent_decode, route, Admission, Fee, HealthLimiter, Route, RouteMethod},
+    ledger::{InsertError, Ledger, StoredPayment},
+    limiter::ConcurrencyLimiter,
+};
+use crate::{
+    http::{
+        request::{query_value, Method, Request, BODY_BYTES_MAX},
+        response::{
+            write_json, write_json_with, write_text, Status, METHOD_NOT_ALLOWED, NOT_FOUND,
+            NO_CONTENT,
+        },
+        server::Handler,
+        stream::{Endpoint, Listener},
+    },
+    payment::{
+        parse_timestamp_us, write_cents, write_timestamp_us, Buffers, CorrelationId,
+        AMOUNT_CENTS_MAX, CORRELATION_ID_BYTES,
+    },
+};
+
+/// The listen backlog: the load test opens hundreds of connections to a processor at once.
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// Upper bound of [`SimSettings::inflight_max`]; the contest's processor uses 800.
+pub const INFLIGHT_MAX_BOUND: usize = 100_000;
+
+/// Upper bound of [`SimSettings::queue_max`]; the contest's processor uses 500.
+pub const QUEUE_MAX_BOUND: usize = 100_000;
+
+/// Upper bound of [`SimSettings::health_window_ms`]: one hour.
+pub const HEALTH_WINDOW_MS_BOUND: u64 = 3_600_000;
+
+/// Upper bound of [`SimSettings::health_queue_max`]; the contest's processor uses 2.
+pub const HEALTH_QUEUE_MAX_BOUND: usize = 1000;
+
+/// The longest admin token accepted, at start-up or through the admin endpoint.
+pub const TOKEN_BYTES_MAX: usize = 256;
+
+/// The longest delay the admin endpoint accepts: ten minutes, far beyond any client timeout.
+pub const DELAY_MS_MAX: u64 = 600_000;
+
+/// The longest `from`/`to` query value, before percent-decoding (an RFC 3339 timestamp with
+/// microseconds and every `:` escaped is 31 bytes).
+const TIMESTAMP_QUERY_BYTES_MAX: usize = 64;
+
+/// The simulator's start-up settings: what the environment configures, as plain values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimSettings {
+    /// The fee reported by the admin summary (`feePerTransaction`, and `totalFee` from it).
+    pub fee: Fee,
+    /// The initial admin token (`X-Rinha-Token`); the admin endpoint can change it.
+    pub token: String,
+    /// Requests in progress at once (limiter step 1).
+    pub inflight_max: usize,
+    /// Requests waiting for the limiter, oldest first; beyond it, `429`.
+    pub queue_max: usize,
+    /// The service-health rate-limit window.
+    pub health_window_ms: u64,
+    /// Service-health calls queued for later windows; beyond it, `429`.
+    pub health_queue_max: usize,
+}
+
+impl Default for SimSettings {
+    /// The contest processor's values, with the preview test's default fee (5%).
+    fn default() -> Self {
+        Self {
+            fee: Fee::parse("0.05").expect("a valid literal fee"),
+            token: "123".to_string(),
+            inflight_max: 800,
+            queue_max: 500,
+            health_window_ms: 5000,
+            health_queue_max: 2,
+        }
+    }
+}
+
+impl SimSettings {
+    /// Checks every bound, so that a simulator never starts with a setting it cannot honour.
+    ///
+    /// # Errors
+    /// A message naming the first setting out of bounds.
+    pub fn validate(&self) -> Result<(), String> {
+        validate_token(&self.token)?;
+        if !(1..=INFLIGHT_MAX_BOUND).contains(&self.inflight_max) {
+            return Err(format!("inflight_max must be in 1..={INFLIGHT_MAX_BOUND}"));
+        }
+        if self.queue_max > QUEUE_MAX_BOUND {
+            return Err(format!("queue_max must be in 0..={QUEUE_MAX_BOUND}"));
+        }
+        if !(1..=HEALTH_WINDOW_MS_BOUND).contains(&self.health_window_ms) {
+            return Err(format!("health_window_ms must be in 1..={HEALTH_WINDOW_MS_BOUND}"));
+        }
+        if self.health_queue_max > HEALTH_QUEUE_MAX_BOUND {
+            return Err(format!("health_queue_max must be in 0..={HEALTH_QUEUE_MAX_BOUND}"));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a token: not empty, at most [`TOKEN_BYTES_MAX`] bytes, and printable ASCII so that it
+/// can travel in a header.
+///
+/// # Errors
+/// A message saying which rule failed.
+pub fn validate_token(token: &str) -> Result<(), String> {
+    if token.is_empty() || token.len() > TOKEN_BYTES_MAX {
+        return Err(format!("token must be 1..={TOKEN_BYTES_MAX} bytes"));
+    }
+    if !token.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err("token must be printable ASCII without spaces".to_string());
+    }
+    Ok(())
+}
+
+/// Runs a simulator on a new thread (with its own runtime) listening on `endpoint`, for tests.
+/// The thread serves until the process ends.
+///
+/// # Returns
+/// The bound TCP port (useful with `127.0.0.1:0`), or 0 for a Unix socket. The listener is bound
+/// before this returns, so a client may connect at once.
+///
+/// # Errors
+/// Invalid settings (`InvalidInput`), a thread that could not start, or the bind error.
+pub fn start(settings: SimSettings, endpoint: Endpoint) -> io::Result<u16> {
+    settings.validate().map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<io::Result<u16>>(1);
+    std::thread::Builder::new().name("processor-sim".to_string()).spawn(move || {
+        crate::runtime::block_on(move || async move {
+            match endpoint.bind(LISTEN_BACKLOG) {
+                Ok(listener) => {
+                    // The receiver waits for exactly this message; it cannot be gone yet.
+                    let _ = sender.send(Ok(listener.local_port().unwrap_or(0)));
+                    serve(listener, settings).await;
+                }
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                }
+            }
+        });
+    })?;
+    receiver.recv().map_err(|_| io::Error::other("the simulator thread ended before binding"))?
+}
+
+/// Serves `listener` on the current thread's runtime forever.
+///
+/// # Panics
+/// If `settings` are out of bounds (callers validate first; see [`SimSettings::validate`]).
+pub async fn serve(listener: Listener, settings: SimSettings) {
+    let simulator = Rc::new(Simulator::new(settings));
+    crate::http::server::serve(listener, simulator).await;
+}
+
+/// Reusable memory for decoding JSON bodies: simd-json parses in place, so the body is copied
+/// into `body` first (the connection's read buffer is shared and immutable here).
+struct Scratch {
+    body: Vec<u8>,
+    buffers: Buffers,
+}
+
+impl Scratch {
+    /// Decodes `body` as `T`; `None` for anything malformed.
+    fn decode<'a, T: Deserialize<'a>>(&'a mut self, body: &[u8]) -> Option<T> {
+        assert!(body.len() <= BODY_BYTES_MAX, "the HTTP parser bounds bodies");
+        self.body.clear();
+        self.body.extend_from_slice(body);
+        simd_json::serde::from_slice_with_buffers(&mut self.body, &mut self.buffers).ok()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentBody<'a> {
+    #[serde(borrow)]
+    correlation_id: &'a str,
+    amount: f64,
+    #[serde(borrow)]
+    requested_at: &'a str,
+}
+
+#[derive(Deserialize)]
+struct TokenBody<'a> {
+    #[serde(borrow)]
+    token: &'a str,
+}
+
+#[derive(Deserialize)]
+struct DelayBody {
+    delay: u64,
+}
+
+#[derive(Deserialize)]
+struct FailureBody {
+    failure: bool,
+}
+
+/// One payment as `POST /payments` delivers it, validated.
+struct NewPayment {
+    id: CorrelationId,
+    stored: StoredPayment,
+}
+
+/// A simulated payment processor: its configuration as changed at run time, its books, and its
+/// two limiters. Shared by the connections of one thread.
+pub struct Simulator {
+    /// The fee the admin summary reports.
+    fee: Fee,
+    /// The current admin token.
+    token: RefCell<String>,
+    /// The delay applied to each `POST /payments`, in milliseconds.
+    delay_ms: Cell<u64>,
+    /// Failure mode: `POST /payments` answers `500` and stores nothing.
+    failing: Cell<bool>,
+    /// The recorded payments.
+    ledger: RefCell<Ledger>,
+    /// The concurrency limiter of `POST /payments` and `GET /payments/{id}`.
+    limiter: ConcurrencyLimiter,
+    /// The global rate limit of `GET /payments/service-health`.
+    health: RefCell<HealthLimiter>,
+    /// Memory for decoding bodies, reused by every request (never borrowed across an await).
+    scratch: RefCell<Scratch>,
+}
+
+impl Simulator {
+    /// A simulator with no payments, no delay and failure mode off.
+    ///
+    /// # Panics
+    /// If `settings` are out of bounds.
+    pub fn new(settings: SimSettings) -> Self {
+        if let Err(message) = settings.validate() {
+            panic!("invalid simulator settings: {message}");
+        }
+        Self {
+            fee: settings.fee,
+            token: RefCell::new(settings.token),
+            delay_ms: Cell::new(0),
+            failing: Cell::new(false),
+            ledger: RefCell::new(Ledger::new()),
+            limiter: ConcurrencyLimiter::new(settings.inflight_max, settings.queue_max),
+            health: RefCell::new(HealthLimiter::new(
+                Duration::from_millis(settings.health_window_ms),
+                settings.health_queue_max,
+            )),
+            scratch: RefCell::new(Scratch {
+                body: Vec::with_capacity(BODY_BYTES_MAX),
+                buffers: Buffers::new(BODY_BYTES_MAX),
+            }),
+        }
+    }
+
+    async fn create_payment(&self, body: &[u8], out: &mut Vec<u8>) {
+        let Some(payment) = self.decode_payment(body) else {
+            write_text(out, Status::BadRequest, b"malformed payment\n");
+            return;
+        };
+        let Some(_permit) = self.limiter.acquire().await else {
+            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            return;
+        };
+        let delay_ms = self.delay_ms.get();
+        if delay_ms > 0 {
+            monoio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+        // Read after the delay: a failure switched on meanwhile applies to this request.
+        if self.failing.get() {
+            write_text(out, Status::InternalServerError, b"processor failure\n");
+            return;
+        }
+        let inserted = self.ledger.borrow_mut().insert(payment.id, payment.stored);
+        match inserted {
+            Ok(()) => write_json(out, Status::Ok, b"{\"message\":\"payment processed successfully\"}"),
+            Err(InsertError::Duplicate) => {
+                write_text(out, Status::UnprocessableEntity, b"payment already processed\n")
+            }
+            Err(InsertError::Full) => {
+                crate::log::warn(format_args!("ledger full; purge the simulator"));
+                write_text(out, Status::InternalServerError, b"ledger full\n");
+            }
+        }
+    }
+
+    /// Decodes and validates a payment body. The amount is rounded to cents, as the processor
+    /// stores it; amounts below zero or above [`AMOUNT_CENTS_MAX`] are refused.
+    fn decode_payment(&self, body: &[u8]) -> Option<NewPayment> {
+        let mut scratch = self.scratch.borrow_mut();
+        let parsed: PaymentBody<'_> = scratch.decode(body)?;
+        let id = parse_correlation_id(parsed.correlation_id.as_bytes())?;
+        let scaled = parsed.amount * 100.0;
+        if !scaled.is_finite() || scaled < 0.0 || scaled > AMOUNT_CENTS_MAX as f64 {
+            return None;
+        }
+        let amount_cents = scaled.round() as u64;
+        let requested_at_us = parse_timestamp_us(parsed.requested_at.as_bytes())?;
+        assert!(amount_cents <= AMOUNT_CENTS_MAX);
+        Some(NewPayment { id, stored: StoredPayment { amount_cents, requested_at_us } })
+    }
+
+    async fn get_payment(&self, id: &[u8], out: &mut Vec<u8>) {
+        let Some(id) = parse_correlation_id(id) else {
+            out.extend_from_slice(NOT_FOUND);
+            return;
+        };
+        let Some(_permit) = self.limiter.acquire().await else {
+            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            return;
+        };
+        let Some(payment) = self.ledger.borrow().get(&id) else {
+            out.extend_from_slice(NOT_FOUND);
+            return;
+        };
+        write_json_with(out, Status::Ok, |out| {
+            out.extend_from_slice(b"{\"correlationId\":\"");
+            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(b"\",\"amount\":");
+            write_cents(out, payment.amount_cents);
+            out.extend_from_slice(b",\"requestedAt\":\"");
+            write_timestamp_us(out, payment.requested_at_us);
+            out.extend_from_slice(b"\"}");
+        });
+    }
+
+    async fn service_health(&self, out: &mut Vec<u8>) {
+        let admission = self.health.borrow_mut().admit(Instant::now());
+        match admission {
+            Admission::Now => {}
+            Admission::At(slot) => {
+                monoio::time::sleep(slot.saturating_duration_since(Instant::now())).await;
+            }
+            Admission::Refused => {
+                write_text(out, Status::TooManyRequests, b"too many requests\n");
+                return;
+            }
+        }
+        // The state when the call's window opens, not when it arrived.
+        let failing = self.failing.get();
+        let delay_ms = self.delay_ms.get();
+        write_json_with(out, Status::Ok, |out| {
+            out.extend_from_slice(b"{\"failing\":");
+            out.extend_from_slice(if failing { b"true" } else { b"false" });
+            out.extend_from_slice(b",\"minResponseTime\":");
+            out.extend_from_slice(itoa::Buffer::new().format(delay_ms).as_bytes());
+            out.push(b'}');
+        });
+    }
+
+    fn admin_summary(&self, query: &[u8], out: &mut Vec<u8>) {
+        let (Some(from_us), Some(to_us)) = (query_bound(query, b"from"), query_bound(query, b"to"))
+        else {
+            write_text(out, Status::BadRequest, b"from and to must be RFC 3339 timestamps\n");
+            return;
+        };
+        let totals = self.ledger.borrow().totals(from_us, to_us);
+        let fee_cents = self.fee.fee_cents(totals.amount_cents);
+        write_json_with(out, Status::Ok, |out| {
+            out.extend_from_slice(b"{\"totalRequests\":");
+            out.extend_from_slice(itoa::Buffer::new().format(totals.requests).as_bytes());
+            out.extend_from_slice(b",\"totalAmount\":");
+            write_cents(out, totals.amount_cents);
+            out.extend_from_slice(b",\"totalFee\":");
+            write_cents(out, fee_cents);
+            out.extend_from_slice(b",\"feePerTransaction\":");
+            out.extend_from_slice(self.fee.text().as_bytes());
+            out.push(b'}');
+        });
+    }
+
+    fn set_token(&self, body: &[u8], out: &mut Vec<u8>) {
+        let mut scratch = self.scratch.borrow_mut();
+        let Some(parsed) = scratch.decode::<TokenBody<'_>>(body) else {
+            write_text(out, Status::BadRequest, b"expected {\"token\": \"...\"}\n");
+            return;
+        };
+        if let Err(message) = validate_token(parsed.token) {
+            write_text(out, Status::BadRequest, message.as_bytes());
+            return;
+        }
+        let mut token = self.token.borrow_mut();
+        token.clear();
+        token.push_str(parsed.token);
+        crate::log::info(format_args!("admin: token changed"));
+        out.extend_from_slice(NO_CONTENT);
+    }
+
+    fn set_delay(&self, body: &[u8], out: &mut Vec<u8>) {
+        let decoded = self.scratch.borrow_mut().decode::<DelayBody>(body);
+        let Some(DelayBody { delay: delay_ms }) = decoded.filter(|parsed| parsed.delay <= DELAY_MS_MAX)
+        else {
+            write_text(out, Status::BadRequest, b"expected {\"delay\": milliseconds}\n");
+            return;
+        };
+        let was_ms = self.delay_ms.replace(delay_ms);
+        crate::log::info(format_args!("admin: delay {was_ms} ms -> {delay_ms} ms"));
+        write_json_with(out, Status::Ok, |out| {
+            out.extend_from_slice(b"{\"config\":\"delay\",\"was\":");
+            out.extend_from_slice(itoa::Buffer::new().format(was_ms).as_bytes());
+            out.extend_from_slice(b",\"is\":");
+            out.extend_from_slice(itoa::Buffer::new().format(delay_ms).as_bytes());
+            out.push(b'}');
+        });
+    }
+
+    fn set_failure(&self, body: &[u8], out: &mut Vec<u8>) {
+        let decoded = self.scratch.borrow_mut().decode::<FailureBody>(body);
+        let Some(FailureBody { failure }) = decoded else {
+            write_text(out, Status::BadRequest, b"expected {\"failure\": true|false}\n");
+            return;
+        };
+        let was = self.failing.replace(failure);
+        crate::log::info(format_args!("admin: failure {was} -> {failure}"));
+        let text = |flag: bool| if flag { &b"true"[..] } else { &b"false"[..] };
+        write_json_with(out, Status::Ok, |out| {
+            out.extend_from_slice(b"{\"config\":\"failure\",\"was\":");
+            out.extend_from_slice(text(was));
+            out.extend_from_slice(b",\"is\":");
+            out.extend_from_slice(text(failure));
+            out.push(b'}');
+        });
+    }
+
+    fn purge(&self, out: &mut Vec<u8>) {
+        let mut ledger = self.ledger.borrow_mut();
+        let purged = ledger.len();
+        ledger.purge();
+        crate::log::info(format_args!("admin: purged {purged} payments"));
+        write_json(out, Status::Ok, b"{\"message\":\"All payments purged.\"}");
+    }
+
+    fn authorized(&self, token: Option<&[u8]>) -> bool {
+        token == Some(self.token.borrow().as_bytes())
+    }
+}
+
+impl Handler for Simulator {
+    async fn handle(&self, request: &Request<'_>, body: &[u8], out: &mut Vec<u8>) -> bool {
+        let method = match request.method {
+            Method::Get => RouteMethod::Get,
+            Method::Post => RouteMethod::Post,
+            Method::Put => RouteMethod::Put,
+            Method::Other => RouteMethod::Other,
+        };
+        let route = route(method, request.path);
+        let admin = matches!(
+            route,
+            Route::AdminSummary | Route::SetToken | Route::SetDelay | Route::SetFailure | Route::Purge
+        );
+        if admin && !self.authorized(request.token) {
+            write_text(out, Status::Unauthorized, b"invalid X-Rinha-Token\n");
+            return true;
+        }
+        match route {
+            Route::CreatePayment => self.create_payment(body, out).await,
+            Route::ServiceHealth => self.service_health(out).await,
+            Route::GetPayment(id) => self.get_payment(id, out).await,
+            Route::AdminSummary => self.admin_summary(request.query, out),
+            Route::SetToken => self.set_token(body, out),
+            Route::SetDelay => self.set_delay(body, out),
+            Route::SetFailure => self.set_failure(body, out),
+            Route::Purge => self.purge(out),
+            Route::MethodNotAllowed => out.extend_from_slice(METHOD_NOT_ALLOWED),
+            Route::NotFound => out.extend_from_slice(NOT_FOUND),
+        }
+        true
+    }
+}
+
+/// Parses a correlation id as a GUID would be: hex digits in either case, compared lower-cased.
+fn parse_correlation_id(text: &[u8]) -> Option<CorrelationId> {
+    if text.len() != CORRELATION_ID_BYTES {
+        return None;
+    }
+    let mut lower = [0u8; CORRELATION_ID_BYTES];
+    for (target, source) in lower.iter_mut().zip(text) {
+        *target = source.to_ascii_lowercase();
+    }
+    CorrelationId::parse(&lower).ok()
+}
+
+/// One bound of the admin summary.
+///
+/// # Returns
+/// `Some(None)` when the bound is absent or empty (unbounded), `Some(Some(us))` when it parses,
+/// `None` when it is present but not an RFC 3339 UTC timestamp.
+fn query_bound(query: &[u8], name: &[u8]) -> Option<Option<i64>> {
+    let Some(value) = query_value(query, name).filter(|value| !value.is_empty()) else {
+        return Some(None);
+    };
+    if value.len() > TIMESTAMP_QUERY_BYTES_MAX {
+        return None;
+    }
+    let mut decoded = [0u8; TIMESTAMP_QUERY_BYTES_MAX];
+    let decoded = percent_decode(value, &mut decoded)?;
+    parse_timestamp_us(decoded).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlation_ids_compare_case_insensitively() {
+        let upper = parse_correlation_id(b"4A7901B8-7D26-4D9D-AA19-4DC1C7CF60B3").unwrap();
+        let lower = parse_correlation_id(b"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3").unwrap();
+        assert_eq!(upper, lower);
+        assert_eq!(parse_correlation_id(b"not-a-uuid"), None);
+        assert_eq!(parse_correlation_id(b"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60bz"), None);
+    }
+
+    #[test]
+    fn query_bounds() {
+        let query = b"from=2025-07-10T12:34:56.123456Z&to=2025-07-10T12%3A34%3A57.000Z&bad=x";
+        assert_eq!(query_bound(query, b"from"), Some(Some(1_752_150_896_123_456)));
+        assert_eq!(query_bound(query, b"to"), Some(Some(1_752_150_897_000_000)));
+        assert_eq!(query_bound(query, b"bad"), None);
+        assert_eq!(query_bound(query, b"missing"), Some(None));
+        assert_eq!(query_bound(b"from=", b"from"), Some(None));
+    }
+
+    #[test]
+    fn default_settings_are_valid_and_bounds_are_checked() {
+        let settings = SimSettings::default();
+        assert_eq!(settings.validate(), Ok(()));
+        let bad = [
+            SimSettings { inflight_max: 0, ..SimSettings::default() },
+            SimSettings { queue_max: QUEUE_MAX_BOUND + 1, ..SimSettings::default() },
+            SimSettings { health_window_ms: 0, ..SimSettings::default() },
+            SimSettings { health_queue_max: HEALTH_QUEUE_MAX_BOUND + 1, ..SimSettings::default() },
+            SimSettings { token: String::new(), ..SimSettings::default() },
+            SimSettings { token: "a b".to_string(), ..SimSettings::default() },
+        ];
+        for settings in bad {
+            assert!(settings.validate().is_err(), "{settings:?}");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Thread-per-core start-up: one monoio runtime per thread, optional CPU pinning, and the choice
+//! between io_uring and epoll.
+//!
+//! # Driver choice
+//! io_uring is used when `monoio::utils::detect_uring()` passes *and* the ring actually builds
+//! (a low `memlock` limit can make the build fail after a passing probe). Otherwise the thread
+//! falls back to the epoll ("legacy") driver. Docker's default seccomp profile refuses io_uring
+//! without a word, so the driver that won is logged by every thread at start-up.
+//! `MONOIO_FORCE_LEGACY_DRIVER=1` forces epoll for A/B runs.
+
+use std::{future::Future, io, thread};
+
+use monoio::{IoUringDriver, LegacyDriver, RuntimeBuilder};
+
+/// Submission queue entries per ring: each in-flight socket operation takes one, and a thread
+/// serves a few hundred connections at most.
+pub const RING_ENTRIES: u32 = 1024;
+
+/// Runs `body(thread_index)` on `threads` threads, each with its own runtime, and waits for all.
+///
+/// Thread `i` is pinned to `cpus[i % cpus.len()]` when `cpus` is not empty (a failure to pin is
+/// logged, not fatal: the contest machine may have fewer cores than configured).
+///
+/// # Errors
+/// A thread that could not be spawned, or that panicked.
+pub fn run_per_core<F, Fut>(role: &str, threads: usize, cpus: &[usize], body: F) -> io::Result<()>
+where
+    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = ()>,
+{
+    assert!(threads >= 1, "at least one thread");
+    let mut handles = Vec::with_capacity(threads);
+    for index in 0..threads {
+        let body = body.clone();
+        let cpu = (!cpus.is_empty()).then(|| cpus[index % cpus.len()]);
+        let name = format!("{role}-{index}");
+        let handle = thread::Builder::new().name(name).spawn(move || {
+            if let Some(cpu) = cpu {
+                pin_to_cpu(cpu);
+            }
+            block_on(move || body(index));
+        })?;
+        handles.push(handle);
+    }
+    for handle in handles {
+        handle.join().map_err(|_| io::Error::other("a runtime thread panicked"))?;
+    }
+    Ok(())
+}
+
+fn pin_to_cpu(cpu: usize) {
+    if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
+        crate::log::info(format_args!("pinned to cpu {cpu}"));
+    } else {
+        crate::log::warn(format_args!("could not pin to cpu {cpu}; running unpinned"));
+    }
+}
+
+/// Builds this thread's runtime (io_uring if it works here, else epoll) and runs `make()` on it.
+pub fn block_on<F, Fut>(make: F) -> Fut::Output
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    if monoio::utils::detect_uring() {
+        match RuntimeBuilder::<IoUringDriver>::new().with_entries(RING_ENTRIES).enable_timer().build()
+        {
+            Ok(mut runtime) => {
+                return runtime.block_on(async move {
+                    crate::log::info(format_args!("driver=io_uring"));
+                    make().await
+                })
+            }
+            Err(error) => crate::log::warn(format_args!(
+                "io_uring probe passed but the ring did not build ({error}); falling back to epoll"
+            )),
+        }
+    }
+    let mut runtime = RuntimeBuilder::<LegacyDriver>::new()
+        .enable_timer()
+        .build()
+        .expect("the epoll runtime builds on every Linux");
+    runtime.block_on(async move {
+        crate::log::info(format_args!("driver=epoll"));
+        make().await
+    })
+}

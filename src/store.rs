@@ -1,0 +1,390 @@
+//! The payment ledger in Redis: the keys, the Lua scripts, and typed operations over them.
+//!
+//! Shared by the API (enqueue, summary, purge) and the worker (take, record, recover), so both
+//! sides agree on one data layout. `DESIGN.md` explains why each step is atomic.
+//!
+//! # Keys
+//! | key | type | content |
+//! |---|---|---|
+//! | `rinha:queue` | list | accepted payments `<correlationId>:<cents>`, pushed left, taken right |
+//! | `rinha:seen` | hash | correlationId → `1` for every payment ever taken (duplicates dropped) |
+//! | `rinha:processing:<worker>` | hash | correlationId → `<cents>:<d|f>:<requestedAt ms>`: taken, not yet settled |
+//! | `rinha:ledger:<second>` | hash | per second of `requestedAt`: correlationId → `<d|f><ms 3 digits>:<cents>`, plus totals `d#n d#a f#n f#a` |
+//! | `rinha:seconds` | sorted set | the seconds that have a ledger hash |
+//! | `rinha:health:<d|f>` | string | last health poll `<failing 0|1>:<minResponseTime>:<polled at ms>` |
+//! | `rinha:health-lock:<d|f>` | string | held 5 s by the one worker allowed to poll |
+
+use crate::{
+    payment::{CorrelationId, PaymentRequest, Processor, Totals, CORRELATION_ID_BYTES},
+    redis::{Client, RedisError, Reply},
+};
+
+/// The list of accepted payments waiting to be taken.
+pub const QUEUE_KEY: &[u8] = b"rinha:queue";
+/// Every correlation id ever taken.
+pub const SEEN_KEY: &[u8] = b"rinha:seen";
+/// The seconds that have a ledger hash.
+pub const SECONDS_KEY: &[u8] = b"rinha:seconds";
+
+/// Pops up to `n` payments, drops duplicates, and moves the rest into the worker's processing
+/// hash stamped with the processor and `requestedAt` of their first attempt, all in one atomic
+/// step: a payment is always either in the queue or in a processing hash, never only in memory.
+const TAKE_SCRIPT: &str = r#"
+local n = tonumber(ARGV[1])
+local out = {}
+for _ = 1, 2 * n do
+  if #out >= n then break end
+  local value = redis.call('RPOP', KEYS[1])
+  if not value then break end
+  local id = string.sub(value, 1, 36)
+  if redis.call('HSETNX', KEYS[2], id, '1') == 1 then
+    redis.call('HSET', KEYS[3], id, string.sub(value, 38) .. ':' .. ARGV[2] .. ':' .. ARGV[3])
+    out[#out + 1] = value
+  end
+end
+return out
+"#;
+
+/// Records a processed payment in the ledger hash of its `requestedAt` second, once (a second
+/// record of the same id changes nothing), and removes it from the processing hash.
+const RECORD_SCRIPT: &str = r#"
+local at = tonumber(ARGV[3])
+local second = math.floor(at / 1000)
+local key = 'rinha:ledger:' .. string.format('%d', second)
+local entry = ARGV[2] .. string.format('%03d', at - second * 1000) .. ':' .. ARGV[4]
+local new = redis.call('HSETNX', key, ARGV[1], entry)
+if new == 1 then
+  redis.call('HINCRBY', key, ARGV[2] .. '#n', 1)
+  redis.call('HINCRBY', key, ARGV[2] .. '#a', ARGV[4])
+  redis.call('ZADD', KEYS[2], second, string.format('%d', second))
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return new
+"#;
+
+/// Sums the ledger for `from <= requestedAt <= to` (milliseconds, `-` for unbounded): whole
+/// seconds from their totals, the two edge seconds entry by entry.
+const SUMMARY_SCRIPT: &str = r#"
+local from_ms, to_ms
+local low, high = '-inf', '+inf'
+if ARGV[1] ~= '-' then from_ms = tonumber(ARGV[1]); low = math.floor(from_ms / 1000) end
+if ARGV[2] ~= '-' then to_ms = tonumber(ARGV[2]); high = math.floor(to_ms / 1000) end
+local totals = {d = {0, 0}, f = {0, 0}}
+if from_ms and to_ms and from_ms > to_ms then return {0, 0, 0, 0} end
+for _, second in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], low, high)) do
+  local key = 'rinha:ledger:' .. second
+  local base = tonumber(second) * 1000
+  if (not from_ms or base >= from_ms) and (not to_ms or base + 999 <= to_ms) then
+    local sums = redis.call('HMGET', key, 'd#n', 'd#a', 'f#n', 'f#a')
+    totals.d[1] = totals.d[1] + tonumber(sums[1] or 0)
+    totals.d[2] = totals.d[2] + tonumber(sums[2] or 0)
+    totals.f[1] = totals.f[1] + tonumber(sums[3] or 0)
+    totals.f[2] = totals.f[2] + tonumber(sums[4] or 0)
+  else
+    local all = redis.call('HGETALL', key)
+    for i = 1, #all, 2 do
+      if string.len(all[i]) == 36 then
+        local entry = all[i + 1]
+        local at = base + tonumber(string.sub(entry, 2, 4))
+        if (not from_ms or at >= from_ms) and (not to_ms or at <= to_ms) then
+          local sums = totals[string.sub(entry, 1, 1)]
+          sums[1] = sums[1] + 1
+          sums[2] = sums[2] + tonumber(string.sub(entry, 6))
+        end
+      end
+    end
+  end
+end
+return {totals.d[1], totals.d[2], totals.f[1], totals.f[2]}
+"#;
+
+/// Deletes the queue, the seen set and the whole ledger.
+const PURGE_SCRIPT: &str = r#"
+for _, second in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  redis.call('DEL', 'rinha:ledger:' .. second)
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return 1
+"#;
+
+/// The scripts every connection loads, in the order of the `*_SCRIPT_INDEX` constants.
+pub const SCRIPTS: &[&str] = &[TAKE_SCRIPT, RECORD_SCRIPT, SUMMARY_SCRIPT, PURGE_SCRIPT];
+const TAKE_SCRIPT_INDEX: usize = 0;
+const RECORD_SCRIPT_INDEX: usize = 1;
+const SUMMARY_SCRIPT_INDEX: usize = 2;
+const PURGE_SCRIPT_INDEX: usize = 3;
+
+/// Why a store operation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// The connection was down or failed (see [`RedisError`] for what that implies).
+    Redis(RedisError),
+    /// Redis answered something this code never asks for: a bug, or a foreign database.
+    UnexpectedReply(String),
+}
+
+impl From<RedisError> for StoreError {
+    fn from(error: RedisError) -> Self {
+        Self::Redis(error)
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Redis(error) => write!(formatter, "{error}"),
+            Self::UnexpectedReply(reply) => write!(formatter, "unexpected redis reply: {reply}"),
+        }
+    }
+}
+
+fn unexpected(reply: &Reply) -> StoreError {
+    StoreError::UnexpectedReply(format!("{reply:?}"))
+}
+
+/// A payment taken from the queue, with the attempt it is stamped for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TakenPayment {
+    /// The payment.
+    pub payment: PaymentRequest,
+    /// Processor of the current attempt.
+    pub processor: Processor,
+    /// `requestedAt` of the current attempt, in milliseconds.
+    pub requested_at_ms: i64,
+}
+
+/// Typed access to the ledger over this thread's Redis client.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+}
+
+/// Formats `value` into `buffer` and returns the digits.
+fn digits(buffer: &mut itoa::Buffer, value: impl itoa::Integer) -> &[u8] {
+    buffer.format(value).as_bytes()
+}
+
+impl Store {
+    /// Wraps a client started with [`SCRIPTS`].
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Appends an accepted payment to the queue; returns once Redis has it.
+    ///
+    /// # Errors
+    /// [`StoreError`]; with `Redis(ConnectionLost)` the payment may or may not be queued.
+    pub async fn enqueue(&self, payment: &PaymentRequest) -> Result<(), StoreError> {
+        let mut value = [0u8; CORRELATION_ID_BYTES + 1 + 20];
+        let length = encode_queued(&mut value, payment);
+        match self.client.request(&[b"LPUSH", QUEUE_KEY, &value[..length]]).await? {
+            Reply::Integer(_) => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Takes up to `count` payments for a first attempt on `processor` at `requested_at_ms`,
+    /// moving them to `processing_key` (see [`TAKE_SCRIPT`]).
+    ///
+    /// # Errors
+    /// [`StoreError`]; with `Redis(ConnectionLost)` payments may have moved to the processing
+    /// hash, where the next start-up's recovery finds them.
+    pub async fn take(
+        &self,
+        processing_key: &[u8],
+        count: usize,
+        processor: Processor,
+        requested_at_ms: i64,
+        out: &mut Vec<TakenPayment>,
+    ) -> Result<(), StoreError> {
+        let (mut count_digits, mut at_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let reply = self
+            .client
+            .eval(
+                TAKE_SCRIPT_INDEX,
+                &[QUEUE_KEY, SEEN_KEY, processing_key],
+                &[
+                    digits(&mut count_digits, count),
+                    &[processor.code()],
+                    digits(&mut at_digits, requested_at_ms),
+                ],
+            )
+            .await?;
+        let Reply::Array(values) = reply else { return Err(unexpected(&reply)) };
+        for value in &values {
+            let Reply::BulkString(bytes) = value else { return Err(unexpected(value)) };
+            let payment = decode_queued(bytes).ok_or_else(|| unexpected(value))?;
+            out.push(TakenPayment { payment, processor, requested_at_ms });
+        }
+        Ok(())
+    }
+
+    /// Stamps a payment in the processing hash for a new attempt (after a definitive refusal,
+    /// the processor or `requestedAt` may change). Must complete before the attempt is sent.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn stamp(&self, processing_key: &[u8], taken: &TakenPayment) -> Result<(), StoreError> {
+        let mut value = Vec::with_capacity(48);
+        value.extend_from_slice(itoa::Buffer::new().format(taken.payment.amount_cents).as_bytes());
+        value.extend_from_slice(&[b':', taken.processor.code(), b':']);
+        value.extend_from_slice(itoa::Buffer::new().format(taken.requested_at_ms).as_bytes());
+        let id = taken.payment.correlation_id;
+        match self.client.request(&[b"HSET", processing_key, id.as_bytes(), &value]).await? {
+            Reply::Integer(_) => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Records a payment that `taken.processor` has (answered 200 or 422) and settles it.
+    ///
+    /// # Returns
+    /// Whether this call added it (false: it was recorded before).
+    ///
+    /// # Errors
+    /// [`StoreError`]; recording is idempotent, so the caller retries until it succeeds.
+    pub async fn record(&self, processing_key: &[u8], taken: &TakenPayment) -> Result<bool, StoreError> {
+        let (mut at_digits, mut cents_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let reply = self
+            .client
+            .eval(
+                RECORD_SCRIPT_INDEX,
+                &[processing_key, SECONDS_KEY],
+                &[
+                    taken.payment.correlation_id.as_bytes(),
+                    &[taken.processor.code()],
+                    digits(&mut at_digits, taken.requested_at_ms),
+                    digits(&mut cents_digits, taken.payment.amount_cents),
+                ],
+            )
+            .await?;
+        match reply {
+            Reply::Integer(added) => Ok(added == 1),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The processing hash after a crash: every payment taken and not settled, with the
+    /// processor and `requestedAt` of its last stamped attempt.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn recover(&self, processing_key: &[u8]) -> Result<Vec<TakenPayment>, StoreError> {
+        let reply = self.client.request(&[b"HGETALL", processing_key]).await?;
+        let Reply::Array(fields) = reply else { return Err(unexpected(&reply)) };
+        let mut recovered = Vec::with_capacity(fields.len() / 2);
+        for pair in fields.chunks(2) {
+            let [Reply::BulkString(id), Reply::BulkString(value)] = pair else {
+                return Err(StoreError::UnexpectedReply(format!("{pair:?}")));
+            };
+            let taken = decode_processing(id, value)
+                .ok_or_else(|| StoreError::UnexpectedReply(format!("{pair:?}")))?;
+            recovered.push(taken);
+        }
+        Ok(recovered)
+    }
+
+    /// Totals per processor for `from_ms <= requestedAt <= to_ms` (`None`: unbounded).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn summary(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<(Totals, Totals), StoreError> {
+        let (mut from_digits, mut to_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let from: &[u8] = match from_ms {
+            Some(from) => digits(&mut from_digits, from),
+            None => b"-",
+        };
+        let to: &[u8] = match to_ms {
+            Some(to) => digits(&mut to_digits, to),
+            None => b"-",
+        };
+        let reply = self.client.eval(SUMMARY_SCRIPT_INDEX, &[SECONDS_KEY], &[from, to]).await?;
+        let Reply::Array(values) = &reply else { return Err(unexpected(&reply)) };
+        let mut numbers = [0u64; 4];
+        if values.len() != 4 {
+            return Err(unexpected(&reply));
+        }
+        for (number, value) in numbers.iter_mut().zip(values) {
+            match value {
+                Reply::Integer(integer) if *integer >= 0 => *number = *integer as u64,
+                _ => return Err(unexpected(&reply)),
+            }
+        }
+        Ok((
+            Totals { requests: numbers[0], amount_cents: numbers[1] },
+            Totals { requests: numbers[2], amount_cents: numbers[3] },
+        ))
+    }
+
+    /// Deletes the queue, the seen set and the ledger.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn purge(&self) -> Result<(), StoreError> {
+        let reply = self
+            .client
+            .eval(PURGE_SCRIPT_INDEX, &[QUEUE_KEY, SEEN_KEY, SECONDS_KEY], &[])
+            .await?;
+        match reply {
+            Reply::Integer(_) => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+/// Writes `<correlationId>:<cents>` into `out`; returns its length.
+pub fn encode_queued(out: &mut [u8; CORRELATION_ID_BYTES + 1 + 20], payment: &PaymentRequest) -> usize {
+    out[..CORRELATION_ID_BYTES].copy_from_slice(payment.correlation_id.as_bytes());
+    out[CORRELATION_ID_BYTES] = b':';
+    let mut cents = itoa::Buffer::new();
+    let cents = cents.format(payment.amount_cents).as_bytes();
+    let end = CORRELATION_ID_BYTES + 1 + cents.len();
+    out[CORRELATION_ID_BYTES + 1..end].copy_from_slice(cents);
+    end
+}
+
+/// Reads `<correlationId>:<cents>`.
+pub fn decode_queued(value: &[u8]) -> Option<PaymentRequest> {
+    if value.len() < CORRELATION_ID_BYTES + 2 || value[CORRELATION_ID_BYTES] != b':' {
+        return None;
+    }
+    let correlation_id = CorrelationId::parse(&value[..CORRELATION_ID_BYTES]).ok()?;
+    let amount_cents = parse_decimal(&value[CORRELATION_ID_BYTES + 1..])?;
+    Some(PaymentRequest { correlation_id, amount_cents: u64::try_from(amount_cents).ok()? })
+}
+
+/// Reads a processing entry: id and `<cents>:<d|f>:<requestedAt ms>`.
+pub fn decode_processing(id: &[u8], value: &[u8]) -> Option<TakenPayment> {
+    let correlation_id = CorrelationId::parse(id).ok()?;
+    let mut fields = value.split(|byte| *byte == b':');
+    let amount_cents = u64::try_from(parse_decimal(fields.next()?)?).ok()?;
+    let processor = match fields.next()? {
+        [code] => Processor::from_code(*code)?,
+        _ => return None,
+    };
+    let requested_at_ms = parse_decimal(fields.next()?)?;
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(TakenPayment {
+        payment: PaymentRequest { correlation_id, amount_cents },
+        processor,
+        requested_at_ms,
+    })
+}
+
+fn parse_decimal(text: &[u8]) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(text.iter().fold(0i64, |total, digit| total * 10 + i64::from(digit - b'0')))
+}

@@ -1,0 +1,281 @@
+//! The worker: takes payments from the Redis queue, pays them through a processor, records them.
+//!
+//! # Flow (per thread)
+//! 1. **Recover**: every payment left in this thread's processing hash by a previous run is
+//!    resumed as *ambiguous* on the processor and `requestedAt` it was stamped with.
+//! 2. **Dispatch**: while in-flight payments are under the bound, ask the [`router::Router`] for a
+//!    processor; if it names one, take a batch from the queue with [`Store::take`], which stamps
+//!    each payment with that processor and `requestedAt = now` atomically, and start one
+//!    [`settle`] task per payment. If it names none, the payments wait in Redis.
+//! 3. **Settle** (per payment): attempt, then record on `200`/`422`, re-route with a fresh stamp
+//!    after a definite refusal, or resolve on the same processor after an ambiguous attempt.
+//!
+//! # Exactly once
+//! See `DESIGN.md`: a payment is sent to a second processor only once the first certainly does not
+//! have it, and it is recorded only once a processor said it has it, under the `requestedAt` that
+//! processor stored.
+
+pub mod health;
+pub mod processor;
+pub mod router;
+
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+    time::{Duration, Instant, SystemTime},
+};
+
+use crate::{
+    http::{client::Origin, stream::Endpoint},
+    payment::{unix_ms, Processor},
+    redis::Client,
+    store::{Store, TakenPayment, SCRIPTS},
+};
+use processor::{LookupOutcome, PayOutcome, ProcessorClient};
+use router::{Router, RouterSettings};
+
+/// Everything a worker thread needs, built from `config::WorkerConfig`.
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// The Redis server.
+    pub redis: Endpoint,
+    /// Names this worker's processing hashes; must be stable across restarts of the same worker
+    /// so that recovery finds what the previous run left.
+    pub worker_id: String,
+    /// The processors, default first.
+    pub processors: [Origin; 2],
+    /// Payments in flight (taken and not settled) per thread at most.
+    pub inflight_max: usize,
+    /// Payments taken from the queue in one step at most.
+    pub take_batch_max: usize,
+    /// How long an attempt may take before it counts as ambiguous (ms).
+    pub timeout_ms: u64,
+    /// How long after its last ambiguous attempt a payment that the processor does not have may
+    /// be re-routed (ms): longer than any attempt can stay in flight inside a processor.
+    pub settle_ms: i64,
+    /// The routing policy's tunables.
+    pub router: RouterSettings,
+}
+
+/// Pause when the queue is empty before asking again (ms). Adds at most this to a payment's
+/// time in the queue, which nothing measures; keeps an idle worker at a few hundred cheap calls
+/// per second.
+const IDLE_POLL_MS: u64 = 2;
+
+/// Pause while the router holds payments (both processors unusable) (ms).
+const HOLD_POLL_MS: u64 = 10;
+
+/// Longest pause between retries of one payment (ms).
+const RETRY_BACKOFF_MS_MAX: u64 = 1000;
+
+/// The state shared by the tasks of one worker thread.
+struct Context {
+    store: Store,
+    processing_key: Vec<u8>,
+    processors: Rc<[ProcessorClient; 2]>,
+    router: Rc<RefCell<Router>>,
+    timeout: Duration,
+    settle_ms: i64,
+    inflight: Cell<usize>,
+}
+
+fn now_ms() -> i64 {
+    unix_ms(SystemTime::now())
+}
+
+/// The processing hash of thread `thread_index` of worker `worker_id`.
+pub fn processing_key(worker_id: &str, thread_index: usize) -> Vec<u8> {
+    format!("rinha:processing:{worker_id}:{thread_index}").into_bytes()
+}
+
+/// Runs worker thread `thread_index` forever.
+pub async fn run(settings: WorkerSettings, thread_index: usize) {
+    let client = Client::start(settings.redis.clone(), SCRIPTS);
+    while client.wait_connected(Duration::from_secs(5)).await.is_err() {
+        crate::log::warn(format_args!("waiting for redis at {}", settings.redis));
+    }
+    let processors = Rc::new(settings.processors.clone().map(ProcessorClient::new));
+    let router = Rc::new(RefCell::new(Router::new(settings.router)));
+    let context = Rc::new(Context {
+        store: Store::new(client.clone()),
+        processing_key: processing_key(&settings.worker_id, thread_index),
+        processors: processors.clone(),
+        router: router.clone(),
+        timeout: Duration::from_millis(settings.timeout_ms),
+        settle_ms: settings.settle_ms,
+        inflight: Cell::new(0),
+    });
+    let owner = format!("{}:{thread_index}:{}", settings.worker_id, std::process::id());
+    monoio::spawn(health::run(client, processors, router, owner));
+    recover(&context).await;
+    dispatch(&context, settings.inflight_max, settings.take_batch_max).await;
+}
+
+/// Resumes every payment a previous run left in this thread's processing hash.
+async fn recover(context: &Rc<Context>) {
+    let recovered = loop {
+        match context.store.recover(&context.processing_key).await {
+            Ok(recovered) => break recovered,
+            Err(error) => {
+                crate::log::warn(format_args!("recovery read failed: {error}; retrying"));
+                monoio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    if !recovered.is_empty() {
+        crate::log::info(format_args!("recovering {} unsettled payments", recovered.len()));
+    }
+    for taken in recovered {
+        // The previous run may have sent it: ambiguous until that processor tells.
+        start_settle(context, taken, Some(now_ms()));
+    }
+}
+
+fn start_settle(context: &Rc<Context>, taken: TakenPayment, pinned_since_ms: Option<i64>) {
+    context.inflight.set(context.inflight.get() + 1);
+    let context = context.clone();
+    monoio::spawn(async move {
+        settle(&context, taken, pinned_since_ms).await;
+        context.inflight.set(context.inflight.get() - 1);
+    });
+}
+
+/// Takes payments from the queue whenever the router names a processor and there is room.
+async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: usize) {
+    let mut batch = Vec::with_capacity(take_batch_max);
+    let mut error_backoff_ms = 1;
+    loop {
+        let room = inflight_max.saturating_sub(context.inflight.get());
+        if room == 0 {
+            monoio::time::sleep(Duration::from_millis(IDLE_POLL_MS)).await;
+            continue;
+        }
+        let now = now_ms();
+        let Some(processor) = context.router.borrow().choose(now) else {
+            monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
+            continue;
+        };
+        let count = room.min(take_batch_max);
+        match context.store.take(&context.processing_key, count, processor, now, &mut batch).await {
+            Ok(()) => error_backoff_ms = 1,
+            Err(error) => {
+                crate::log::warn(format_args!("take failed: {error}"));
+                monoio::time::sleep(Duration::from_millis(error_backoff_ms)).await;
+                error_backoff_ms = (error_backoff_ms * 2).min(RETRY_BACKOFF_MS_MAX);
+                continue;
+            }
+        }
+        let taken_count = batch.len();
+        for taken in batch.drain(..) {
+            start_settle(context, taken, None);
+        }
+        if taken_count < count {
+            monoio::time::sleep(Duration::from_millis(IDLE_POLL_MS)).await;
+        }
+    }
+}
+
+/// Drives one payment until a processor has it and it is recorded.
+///
+/// `pinned_since_ms` is set while an earlier attempt on `taken.processor` is ambiguous: the
+/// payment then stays on that processor, with the same `requestedAt`, until the processor says it
+/// has it, or says it does not have it `settle_ms` after the last ambiguous attempt.
+async fn settle(context: &Context, mut taken: TakenPayment, mut pinned_since_ms: Option<i64>) {
+    let mut stamped = true;
+    let mut retries: u32 = 0;
+    loop {
+        if !stamped {
+            taken = restamp(context, taken).await;
+            stamped = true;
+        }
+        let processor = taken.processor;
+        let started = Instant::now();
+        let outcome = context.processors[processor.index()]
+            .pay(&taken.payment, taken.requested_at_ms, context.timeout)
+            .await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        context.router.borrow_mut().observe(processor, outcome, latency_ms, now_ms());
+        if outcome.is_recorded() {
+            return record(context, &taken).await;
+        }
+        if outcome == PayOutcome::Ambiguous {
+            pinned_since_ms = Some(now_ms());
+        }
+        retries = retries.saturating_add(1);
+        let Some(since_ms) = pinned_since_ms else {
+            // Certainly not recorded anywhere: free to re-route with a fresh requestedAt.
+            debug_assert!(outcome.is_definitely_not_recorded());
+            stamped = false;
+            if retries > 1 {
+                sleep_backoff(retries).await;
+            }
+            continue;
+        };
+        sleep_backoff(retries).await;
+        match context.processors[processor.index()].lookup(&taken.payment, context.timeout).await {
+            LookupOutcome::Found => return record(context, &taken).await,
+            LookupOutcome::NotFound if now_ms() - since_ms >= context.settle_ms => {
+                crate::log::debug(format_args!(
+                    "{:?}: not at {} {} ms after the last ambiguous attempt; re-routing",
+                    taken.payment.correlation_id,
+                    processor.name(),
+                    context.settle_ms
+                ));
+                pinned_since_ms = None;
+                stamped = false;
+            }
+            // Not there yet, or no answer: try the same processor again, same requestedAt.
+            LookupOutcome::NotFound | LookupOutcome::Unknown => {}
+        }
+    }
+}
+
+/// Waits for the router to name a processor, then stamps the payment for an attempt there at
+/// `requestedAt = now`. The stamp must reach Redis before the attempt is sent, so that recovery
+/// after a crash asks the right processor.
+async fn restamp(context: &Context, mut taken: TakenPayment) -> TakenPayment {
+    let processor = loop {
+        if let Some(processor) = context.router.borrow().choose(now_ms()) {
+            break processor;
+        }
+        monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
+    };
+    taken.processor = processor;
+    taken.requested_at_ms = now_ms();
+    let mut retries = 0;
+    while let Err(error) = context.store.stamp(&context.processing_key, &taken).await {
+        crate::log::warn(format_args!("stamp failed: {error}; retrying"));
+        retries += 1;
+        sleep_backoff(retries).await;
+    }
+    taken
+}
+
+/// Records a payment a processor has, retrying until Redis takes it (recording is idempotent).
+async fn record(context: &Context, taken: &TakenPayment) {
+    let mut retries = 0;
+    while let Err(error) = context.store.record(&context.processing_key, taken).await {
+        crate::log::warn(format_args!("record failed: {error}; retrying"));
+        retries += 1;
+        sleep_backoff(retries).await;
+    }
+}
+
+async fn sleep_backoff(retries: u32) {
+    let backoff_ms = (10u64 << retries.min(7)).min(RETRY_BACKOFF_MS_MAX);
+    monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
+}
+
+/// Which processor a payment's attempt is for; used by tests and logs.
+pub fn describe(taken: &TakenPayment) -> String {
+    format!(
+        "{:?} {} cents on {} at {}",
+        taken.payment.correlation_id,
+        taken.payment.amount_cents,
+        match taken.processor {
+            Processor::Default => "default",
+            Processor::Fallback => "fallback",
+        },
+        taken.requested_at_ms
+    )
+}

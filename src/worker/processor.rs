@@ -1,0 +1,134 @@
+//! Calls to one payment processor: pay, look up, health. Turns HTTP answers into the outcomes the
+//! worker reasons about.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::{
+    http::client::{ClientError, HttpClient, Origin},
+    payment::{write_processor_payment, PaymentRequest},
+};
+
+/// Idle keep-alive connections kept per processor and thread. Calls in flight beyond this open
+/// extra connections that are closed after use.
+pub const IDLE_CONNECTIONS_MAX: usize = 512;
+
+/// What a `POST /payments` attempt tells us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayOutcome {
+    /// `200`: recorded now, at the `requestedAt` we sent.
+    Accepted,
+    /// `422`: the processor already has this correlation id, recorded by an earlier attempt of
+    /// ours with the same `requestedAt`.
+    AlreadyRecorded,
+    /// `429`: back-pressure; nothing recorded by this attempt.
+    Busy,
+    /// `5xx`: failure mode; nothing recorded by this attempt.
+    Failed,
+    /// Another `4xx`: the processor refused the payload; nothing recorded.
+    Refused(u16),
+    /// The connection could not be made; nothing sent.
+    Unreachable,
+    /// Timeout or reset after sending: it may or may not be recorded.
+    Ambiguous,
+}
+
+impl PayOutcome {
+    /// Whether the processor has the payment (so it must be recorded under this attempt).
+    pub fn is_recorded(self) -> bool {
+        matches!(self, Self::Accepted | Self::AlreadyRecorded)
+    }
+
+    /// Whether this attempt certainly did not record the payment.
+    pub fn is_definitely_not_recorded(self) -> bool {
+        matches!(self, Self::Busy | Self::Failed | Self::Refused(_) | Self::Unreachable)
+    }
+}
+
+/// What `GET /payments/{id}` tells us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupOutcome {
+    /// `200`: the processor has it.
+    Found,
+    /// `404`: the processor does not have it (yet).
+    NotFound,
+    /// Anything else: we learned nothing.
+    Unknown,
+}
+
+/// The processor's self-reported health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// Failure mode is on.
+    pub failing: bool,
+    /// The configured delay, in milliseconds.
+    pub min_response_time: u64,
+}
+
+/// One processor, as seen from one worker thread.
+pub struct ProcessorClient {
+    client: HttpClient,
+    body: std::cell::RefCell<Vec<u8>>,
+}
+
+impl ProcessorClient {
+    /// A client for the processor at `origin`.
+    pub fn new(origin: Origin) -> Self {
+        Self {
+            client: HttpClient::new(origin, IDLE_CONNECTIONS_MAX),
+            body: std::cell::RefCell::new(Vec::with_capacity(256)),
+        }
+    }
+
+    /// The processor's origin.
+    pub fn origin(&self) -> &Origin {
+        self.client.origin()
+    }
+
+    /// Sends `POST /payments` with `requestedAt = requested_at_ms`.
+    pub async fn pay(&self, payment: &PaymentRequest, requested_at_ms: i64, timeout: Duration) -> PayOutcome {
+        let mut body = Vec::with_capacity(128);
+        write_processor_payment(&mut body, payment, requested_at_ms);
+        let mut response = Vec::new();
+        match self.client.request("POST", b"/payments", &body, timeout, &mut response).await {
+            Ok(200..=299) => PayOutcome::Accepted,
+            Ok(422) => PayOutcome::AlreadyRecorded,
+            Ok(429) => PayOutcome::Busy,
+            Ok(status @ 400..=499) => PayOutcome::Refused(status),
+            Ok(_) => PayOutcome::Failed,
+            Err(ClientError::NotSent) => PayOutcome::Unreachable,
+            Err(ClientError::Ambiguous) => PayOutcome::Ambiguous,
+        }
+    }
+
+    /// Sends `GET /payments/{correlationId}`.
+    pub async fn lookup(&self, payment: &PaymentRequest, timeout: Duration) -> LookupOutcome {
+        let mut path = Vec::with_capacity(64);
+        path.extend_from_slice(b"/payments/");
+        path.extend_from_slice(payment.correlation_id.as_bytes());
+        let mut response = Vec::new();
+        match self.client.request("GET", &path, &[], timeout, &mut response).await {
+            Ok(200) => LookupOutcome::Found,
+            Ok(404) => LookupOutcome::NotFound,
+            _ => LookupOutcome::Unknown,
+        }
+    }
+
+    /// Sends `GET /payments/service-health`; `None` on any error or a `429`.
+    pub async fn health(&self, timeout: Duration) -> Option<Health> {
+        let mut response = self.body.take();
+        response.clear();
+        let status = self
+            .client
+            .request("GET", b"/payments/service-health", &[], timeout, &mut response)
+            .await;
+        let health = match status {
+            Ok(200) => simd_json::serde::from_slice::<Health>(&mut response).ok(),
+            _ => None,
+        };
+        self.body.replace(response);
+        health
+    }
+}
