@@ -73,20 +73,22 @@ fn payment_then_duplicate_gives_200_then_422() {
 fn malformed_bodies_give_400() {
     let client = default_simulator();
     let valid_id = id(7);
+    let at = "\"requestedAt\":\"2025-07-15T12:34:56.000Z\"";
+    let with_id = |rest: &str| format!("{{\"correlationId\":\"{valid_id}\",{rest}}}");
     let cases: &[(&str, String)] = &[
         ("empty", String::new()),
         ("not json", "hello".to_string()),
         ("truncated", "{\"correlationId\":".to_string()),
         ("array", "[1,2]".to_string()),
-        ("missing amount", format!("{{\"correlationId\":\"{valid_id}\",\"requestedAt\":\"2025-07-15T12:34:56.000Z\"}}")),
-        ("missing requestedAt", format!("{{\"correlationId\":\"{valid_id}\",\"amount\":1.00}}")),
-        ("missing correlationId", "{\"amount\":1.00,\"requestedAt\":\"2025-07-15T12:34:56.000Z\"}".to_string()),
-        ("id not a uuid", "{\"correlationId\":\"abc\",\"amount\":1.00,\"requestedAt\":\"2025-07-15T12:34:56.000Z\"}".to_string()),
-        ("amount as string", format!("{{\"correlationId\":\"{valid_id}\",\"amount\":\"1.00\",\"requestedAt\":\"2025-07-15T12:34:56.000Z\"}}")),
-        ("negative amount", format!("{{\"correlationId\":\"{valid_id}\",\"amount\":-1.00,\"requestedAt\":\"2025-07-15T12:34:56.000Z\"}}")),
-        ("date not a timestamp", format!("{{\"correlationId\":\"{valid_id}\",\"amount\":1.00,\"requestedAt\":\"yesterday\"}}")),
-        ("date without zone", format!("{{\"correlationId\":\"{valid_id}\",\"amount\":1.00,\"requestedAt\":\"2025-07-15T12:34:56.000\"}}")),
-        ("id as number", "{\"correlationId\":5,\"amount\":1.00,\"requestedAt\":\"2025-07-15T12:34:56.000Z\"}".to_string()),
+        ("missing amount", with_id(at)),
+        ("missing requestedAt", with_id("\"amount\":1.00")),
+        ("missing correlationId", format!("{{\"amount\":1.00,{at}}}")),
+        ("id not a uuid", format!("{{\"correlationId\":\"abc\",\"amount\":1.00,{at}}}")),
+        ("id as number", format!("{{\"correlationId\":5,\"amount\":1.00,{at}}}")),
+        ("amount as string", with_id(&format!("\"amount\":\"1.00\",{at}"))),
+        ("negative amount", with_id(&format!("\"amount\":-1.00,{at}"))),
+        ("date not a timestamp", with_id("\"amount\":1.00,\"requestedAt\":\"yesterday\"")),
+        ("date without zone", with_id("\"amount\":1.00,\"requestedAt\":\"2025-07-15T12:34:56\"")),
     ];
     for (name, body) in cases {
         let response = client.send("POST", "/payments", &[], body.as_bytes()).unwrap();
@@ -239,7 +241,8 @@ fn queued_health_call_reports_the_state_when_its_window_opens() {
 fn get_payment_returns_the_stored_fields_or_404() {
     let client = default_simulator();
     let correlation_id = "4A7901B8-7D26-4D9D-AA19-4DC1C7CF60B3";
-    let posted = client.post_payment(correlation_id, "19.9", "2025-07-15T12:34:56.123456Z").unwrap();
+    let posted =
+        client.post_payment(correlation_id, "19.9", "2025-07-15T12:34:56.123456Z").unwrap();
     assert_status(&posted, 200);
     let expected = "{\"correlationId\":\"4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3\",\"amount\":19.90,\
 \"requestedAt\":\"2025-07-15T12:34:56.123456Z\"}";
@@ -315,8 +318,14 @@ fn token_change_takes_effect() {
 #[test]
 fn delay_and_failure_report_was_and_is() {
     let client = default_simulator();
-    assert_eq!(client.set_delay(TOKEN, 235).unwrap().text(), "{\"config\":\"delay\",\"was\":0,\"is\":235}");
-    assert_eq!(client.set_delay(TOKEN, 0).unwrap().text(), "{\"config\":\"delay\",\"was\":235,\"is\":0}");
+    assert_eq!(
+        client.set_delay(TOKEN, 235).unwrap().text(),
+        "{\"config\":\"delay\",\"was\":0,\"is\":235}"
+    );
+    assert_eq!(
+        client.set_delay(TOKEN, 0).unwrap().text(),
+        "{\"config\":\"delay\",\"was\":235,\"is\":0}"
+    );
     let on = client.set_failure(TOKEN, true).unwrap();
     assert_status(&on, 200);
     assert_eq!(on.text(), "{\"config\":\"failure\",\"was\":false,\"is\":true}");
@@ -327,7 +336,8 @@ fn delay_and_failure_report_was_and_is() {
         let response = client.send("PUT", "/admin/configurations/delay", &headers, body).unwrap();
         assert_eq!(response.status, 400, "{}", String::from_utf8_lossy(body));
     }
-    let response = client.send("PUT", "/admin/configurations/failure", &headers, b"{\"failure\":1}");
+    let response =
+        client.send("PUT", "/admin/configurations/failure", &headers, b"{\"failure\":1}");
     assert_status(&response.unwrap(), 400);
 }
 
@@ -335,7 +345,8 @@ fn delay_and_failure_report_was_and_is() {
 fn purge_empties_the_books() {
     let client = default_simulator();
     for number in 0..3 {
-        let response = client.post_payment(&id(number), "2.50", "2025-07-15T12:34:56.000Z").unwrap();
+        let response =
+            client.post_payment(&id(number), "2.50", "2025-07-15T12:34:56.000Z").unwrap();
         assert_status(&response, 200);
     }
     assert_eq!(client.summary(TOKEN, None, None).unwrap().total_requests, 3);
@@ -375,7 +386,10 @@ fn summary_bounds_are_inclusive_to_the_microsecond() {
     assert_eq!(count(None, before), (1, 100));
     assert_eq!(count(after, before), (0, 0));
     // Millisecond bounds, as the load test sends them: .123 is before all three, .124 after.
-    assert_eq!(count(Some("2025-07-15T12:34:56.123Z"), Some("2025-07-15T12:34:56.124Z")), (3, 11100));
+    assert_eq!(
+        count(Some("2025-07-15T12:34:56.123Z"), Some("2025-07-15T12:34:56.124Z")),
+        (3, 11100)
+    );
     assert_eq!(count(None, Some("2025-07-15T12:34:56.123Z")), (0, 0));
     // Percent-encoded colons are understood too.
     assert_eq!(count(Some("2025-07-15T12%3A34%3A56.123456Z"), None), (2, 11000));
@@ -391,7 +405,8 @@ fn summary_bounds_are_inclusive_to_the_microsecond() {
 fn summary_fee_is_exact() {
     let client = default_simulator();
     for number in 0..3 {
-        let response = client.post_payment(&id(number), "19.90", "2025-07-15T12:34:56.000Z").unwrap();
+        let response =
+            client.post_payment(&id(number), "19.90", "2025-07-15T12:34:56.000Z").unwrap();
         assert_status(&response, 200);
     }
     // 59.70 * 0.05 = 2.985, rounded half up.
@@ -399,9 +414,11 @@ fn summary_fee_is_exact() {
         summary_text(&client, None, None),
         "{\"totalRequests\":3,\"totalAmount\":59.70,\"totalFee\":2.99,\"feePerTransaction\":0.05}"
     );
-    let fallback = simulator(SimSettings { fee: Fee::parse("0.07").unwrap(), ..SimSettings::default() });
+    let fallback =
+        simulator(SimSettings { fee: Fee::parse("0.07").unwrap(), ..SimSettings::default() });
     for number in 0..3 {
-        let response = fallback.post_payment(&id(number), "20.05", "2025-07-15T12:34:56.000Z").unwrap();
+        let response =
+            fallback.post_payment(&id(number), "20.05", "2025-07-15T12:34:56.000Z").unwrap();
         assert_status(&response, 200);
     }
     // 60.15 * 0.07 = 4.2105.
@@ -431,6 +448,7 @@ fn unknown_route_is_404_and_wrong_method_is_405() {
 #[test]
 fn start_refuses_invalid_settings() {
     let endpoint = Endpoint::parse("127.0.0.1:0").unwrap();
-    let error = start(SimSettings { inflight_max: 0, ..SimSettings::default() }, endpoint).unwrap_err();
+    let error =
+        start(SimSettings { inflight_max: 0, ..SimSettings::default() }, endpoint).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
 }

@@ -46,7 +46,8 @@ impl SimConfig {
         let text = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_string());
         let listen = Endpoint::parse(&text("SIM_LISTEN", "0.0.0.0:8080"))
             .map_err(|message| format!("SIM_LISTEN: {message}"))?;
-        let fee = Fee::parse(&text("SIM_FEE", "0.05")).map_err(|message| format!("SIM_FEE: {message}"))?;
+        let fee = Fee::parse(&text("SIM_FEE", "0.05"))
+            .map_err(|message| format!("SIM_FEE: {message}"))?;
         let settings = SimSettings {
             fee,
             token: text("SIM_TOKEN", &defaults.token),

@@ -4,7 +4,8 @@
 //! # Why pure
 //! Every rule here decides from its inputs alone (the time is a parameter, never read), so each
 //! edge (a call exactly at a window boundary, a fee that rounds up by half a cent) is a unit test
-//! that runs in microseconds and never flakes. The handler in `mod.rs` does the waiting and the I/O.
+//! that runs in microseconds and never flakes. The handler in `mod.rs` does the waiting and the
+//! I/O.
 //!
 //! # Dependency rules
 //! std only.
@@ -102,7 +103,8 @@ impl Fee {
     /// # Errors
     /// A message naming the text when it is not such a decimal.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || format!("fee must be a decimal fraction in [0, 1) like 0.05, got {text:?}");
+        let invalid =
+            || format!("fee must be a decimal fraction in [0, 1) like 0.05, got {text:?}");
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         let digits_only = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
         if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) {
@@ -120,7 +122,8 @@ impl Fee {
         if scale > FEE_SCALE_MAX {
             return Err(invalid());
         }
-        let numerator = if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| invalid())? };
+        let numerator =
+            if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| invalid())? };
         assert!(numerator < 10u64.pow(scale).max(1));
         let text = if fraction.is_empty() { "0".to_string() } else { format!("0.{fraction}") };
         Ok(Self { numerator, scale, text })
@@ -178,7 +181,12 @@ impl HealthLimiter {
     /// If `window` is zero: a zero window is no limit, which is a configuration error.
     pub fn new(window: Duration, queue_max: usize) -> Self {
         assert!(!window.is_zero(), "the health window must be positive");
-        Self { window, queue_max, slot_last: None, slots_pending: VecDeque::with_capacity(queue_max) }
+        Self {
+            window,
+            queue_max,
+            slot_last: None,
+            slots_pending: VecDeque::with_capacity(queue_max),
+        }
     }
 
     /// Decides a call arriving at `now` (which must not go backwards between calls).
@@ -294,7 +302,8 @@ mod tests {
 
     #[test]
     fn fee_refuses_everything_else() {
-        for text in ["", "1", "1.0", "0.", ".05", "-0.05", "0,05", "5%", "0.1234567891", "0.0 5", "abc"]
+        for text in
+            ["", "1", "1.0", "0.", ".05", "-0.05", "0,05", "5%", "0.1234567891", "0.0 5", "abc"]
         {
             assert!(Fee::parse(text).is_err(), "{text:?} must be refused");
         }
@@ -304,15 +313,17 @@ mod tests {
     fn fee_rounds_half_up_exactly() {
         let fee = Fee::parse("0.05").unwrap();
         assert_eq!(fee.fee_cents(0), 0);
-        assert_eq!(fee.fee_cents(1990), 100); // 99.5 cents -> 100
-        assert_eq!(fee.fee_cents(1989), 99); // 99.45 -> 99
-        assert_eq!(fee.fee_cents(10), 1); // 0.5 -> 1
-        assert_eq!(fee.fee_cents(9), 0); // 0.45 -> 0
+        // 99.5 cents -> 100, 99.45 -> 99, 0.5 -> 1, 0.45 -> 0.
+        assert_eq!(fee.fee_cents(1990), 100);
+        assert_eq!(fee.fee_cents(1989), 99);
+        assert_eq!(fee.fee_cents(10), 1);
+        assert_eq!(fee.fee_cents(9), 0);
         // 16,750 payments of 19.90 (the preview test at 5%): 333,325.00 -> 16,666.25.
         assert_eq!(fee.fee_cents(16_750 * 1990), 1_666_625);
         let fee = Fee::parse("0.07").unwrap();
-        assert_eq!(fee.fee_cents(2005), 140); // 140.35 -> 140
-        assert_eq!(fee.fee_cents(3 * 2005), 421); // 421.05 -> 421
+        // 140.35 -> 140, 421.05 -> 421.
+        assert_eq!(fee.fee_cents(2005), 140);
+        assert_eq!(fee.fee_cents(3 * 2005), 421);
         let zero = Fee::parse("0").unwrap();
         assert_eq!(zero.fee_cents(crate::payment::AMOUNT_CENTS_MAX), 0);
         let largest = Fee::parse("0.999999999").unwrap();

@@ -159,7 +159,12 @@ impl SimClient {
     /// # Errors
     /// As [`SimClient::send`]; also an error when the status is not 200 or the body does not
     /// have the expected fields.
-    pub fn summary(&self, token: &str, from: Option<&str>, to: Option<&str>) -> io::Result<AdminSummary> {
+    pub fn summary(
+        &self,
+        token: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> io::Result<AdminSummary> {
         let response = self.summary_response(token, from, to)?;
         if response.status != 200 {
             return Err(io::Error::other(format!("summary answered {}", response.status)));
@@ -196,7 +201,12 @@ impl SimClient {
     /// As [`SimClient::send`].
     pub fn set_delay(&self, token: &str, delay_ms: u64) -> io::Result<SimResponse> {
         let body = format!("{{\"delay\":{delay_ms}}}");
-        self.send("PUT", "/admin/configurations/delay", &[("X-Rinha-Token", token)], body.as_bytes())
+        self.send(
+            "PUT",
+            "/admin/configurations/delay",
+            &[("X-Rinha-Token", token)],
+            body.as_bytes(),
+        )
     }
 
     /// `PUT /admin/configurations/failure`.
@@ -215,7 +225,12 @@ impl SimClient {
     /// As [`SimClient::send`].
     pub fn set_token(&self, token: &str, new_token: &str) -> io::Result<SimResponse> {
         let body = format!("{{\"token\":\"{new_token}\"}}");
-        self.send("PUT", "/admin/configurations/token", &[("X-Rinha-Token", token)], body.as_bytes())
+        self.send(
+            "PUT",
+            "/admin/configurations/token",
+            &[("X-Rinha-Token", token)],
+            body.as_bytes(),
+        )
     }
 
     /// `POST /admin/purge-payments`.
@@ -302,7 +317,8 @@ fn json_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 /// `123.45` -> 12345, exactly; at most two decimal places.
 pub fn decimal_to_cents(text: &str) -> Option<u64> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() || fraction.len() > 2 || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
+    if whole.is_empty() || fraction.len() > 2 || !fraction.bytes().all(|byte| byte.is_ascii_digit())
+    {
         return None;
     }
     let whole: u64 = whole.parse().ok()?;

@@ -126,9 +126,8 @@ impl Ledger {
     }
 }
 
-const _: () = assert!(
-    (PAYMENTS_MAX as u128) * (crate::payment::AMOUNT_CENTS_MAX as u128) < u64::MAX as u128
-);
+const _: () =
+    assert!((PAYMENTS_MAX as u128) * (crate::payment::AMOUNT_CENTS_MAX as u128) < u64::MAX as u128);
 
 #[cfg(test)]
 mod tests {

@@ -50,8 +50,11 @@ impl Drop for Permit<'_> {
 /// A waiter in the queue, until it receives its permit. Dropping it early gives back a permit
 /// that was handed to it in the meantime.
 struct Waiter<'a> {
+    /// The limiter to give a handed-over permit back to.
     limiter: &'a ConcurrencyLimiter,
+    /// Completes when a release hands this waiter its permit.
     receiver: oneshot::Receiver<()>,
+    /// Whether the permit arrived and now belongs to a [`Permit`].
     received: bool,
 }
 
@@ -141,7 +144,7 @@ impl ConcurrencyLimiter {
 
 #[cfg(test)]
 mod tests {
-    use std::{cell::RefCell, rc::Rc, time::Duration};
+    use std::{cell::RefCell, future::Future, rc::Rc, time::Duration};
 
     use super::*;
 
@@ -225,6 +228,28 @@ mod tests {
             assert!(next.is_some());
             drop(next);
             assert_eq!(limiter.in_progress(), 0);
+        });
+    }
+
+    #[test]
+    fn a_permit_handed_to_a_waiter_that_left_is_given_back() {
+        run(async {
+            let limiter = ConcurrencyLimiter::new(1, 1);
+            let holder = limiter.acquire().await.unwrap();
+            let mut waiting = Box::pin(limiter.acquire());
+            // Poll once so it joins the queue.
+            std::future::poll_fn(|context| {
+                assert!(waiting.as_mut().poll(context).is_pending());
+                std::task::Poll::Ready(())
+            })
+            .await;
+            assert_eq!(limiter.waiting(), 1);
+            // The permit goes to the waiter, which then leaves without ever running.
+            drop(holder);
+            assert_eq!(limiter.in_progress(), 1);
+            drop(waiting);
+            assert_eq!(limiter.in_progress(), 0);
+            assert!(limiter.acquire().await.is_some());
         });
     }
 }

@@ -194,7 +194,9 @@ pub async fn serve(listener: Listener, settings: SimSettings) {
 /// Reusable memory for decoding JSON bodies: simd-json parses in place, so the body is copied
 /// into `body` first (the connection's read buffer is shared and immutable here).
 struct Scratch {
+    /// The copy of the body that simd-json rewrites in place; [`BODY_BYTES_MAX`] reserved.
     body: Vec<u8>,
+    /// simd-json's working memory, sized for the largest body once.
     buffers: Buffers,
 }
 
@@ -236,7 +238,9 @@ struct FailureBody {
 
 /// One payment as `POST /payments` delivers it, validated.
 struct NewPayment {
+    /// The lower-cased correlation id, the ledger's key.
     id: CorrelationId,
+    /// What the ledger keeps.
     stored: StoredPayment,
 }
 
@@ -308,7 +312,9 @@ impl Simulator {
         }
         let inserted = self.ledger.borrow_mut().insert(payment.id, payment.stored);
         match inserted {
-            Ok(()) => write_json(out, Status::Ok, b"{\"message\":\"payment processed successfully\"}"),
+            Ok(()) => {
+                write_json(out, Status::Ok, b"{\"message\":\"payment processed successfully\"}")
+            }
             Err(InsertError::Duplicate) => {
                 write_text(out, Status::UnprocessableEntity, b"payment already processed\n")
             }
@@ -423,7 +429,8 @@ impl Simulator {
 
     fn set_delay(&self, body: &[u8], out: &mut Vec<u8>) {
         let decoded = self.scratch.borrow_mut().decode::<DelayBody>(body);
-        let Some(DelayBody { delay: delay_ms }) = decoded.filter(|parsed| parsed.delay <= DELAY_MS_MAX)
+        let Some(DelayBody { delay: delay_ms }) =
+            decoded.filter(|parsed| parsed.delay <= DELAY_MS_MAX)
         else {
             write_text(out, Status::BadRequest, b"expected {\"delay\": milliseconds}\n");
             return;
@@ -481,7 +488,11 @@ impl Handler for Simulator {
         let route = route(method, request.path);
         let admin = matches!(
             route,
-            Route::AdminSummary | Route::SetToken | Route::SetDelay | Route::SetFailure | Route::Purge
+            Route::AdminSummary
+                | Route::SetToken
+                | Route::SetDelay
+                | Route::SetFailure
+                | Route::Purge
         );
         if admin && !self.authorized(request.token) {
             write_text(out, Status::Unauthorized, b"invalid X-Rinha-Token\n");

@@ -1,0 +1,388 @@
+//! Shared harness for the end-to-end tests: child processes (redis-server, the simulators, the
+//! API, the worker) that are killed on drop, a blocking HTTP/1.1 client over TCP or Unix sockets,
+//! and bounded polling.
+//!
+//! Every wait here is a *bound* on how long to keep polling for a condition, never a timing
+//! assertion: a slow machine makes tests slower, not red.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    os::unix::net::UnixStream,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// How long any wait in these tests may poll before the test fails.
+pub const WAIT_BOUND: Duration = Duration::from_secs(60);
+
+/// A child process killed (SIGKILL) and reaped on drop.
+pub struct Process {
+    pub name: String,
+    child: Option<Child>,
+}
+
+impl Process {
+    pub fn spawn(name: &str, program: &str, arguments: &[&str], environment: &[(&str, String)]) -> Self {
+        let mut command = Command::new(program);
+        command.args(arguments).stdin(Stdio::null());
+        if std::env::var_os("RINHA_TEST_VERBOSE").is_none() {
+            command.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+        for (key, value) in environment {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap_or_else(|error| panic!("cannot start {program}: {error}"));
+        Self { name: name.to_string(), child: Some(child) }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|child| child.try_wait().ok().flatten().is_none())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A private directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let path = std::env::temp_dir().join(format!("rinha-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A free TCP port on loopback (bound then released; the window for a clash is tiny).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `condition` every 20 ms until it holds, or panics after [`WAIT_BOUND`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < WAIT_BOUND, "gave up waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Where an HTTP server listens.
+#[derive(Clone, Debug)]
+pub enum Address {
+    Tcp(u16),
+    Unix(PathBuf),
+}
+
+/// A response: status, headers (lower-cased names) and body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+}
+
+trait Duplex: Read + Write {}
+impl<T: Read + Write> Duplex for T {}
+
+fn connect(address: &Address) -> std::io::Result<Box<dyn Duplex>> {
+    let timeout = Some(Duration::from_secs(30));
+    Ok(match address {
+        Address::Tcp(port) => {
+            let stream = TcpStream::connect(("127.0.0.1", *port))?;
+            stream.set_read_timeout(timeout)?;
+            Box::new(stream)
+        }
+        Address::Unix(path) => {
+            let stream = UnixStream::connect(path)?;
+            stream.set_read_timeout(timeout)?;
+            Box::new(stream)
+        }
+    })
+}
+
+/// Sends raw bytes on a new connection and reads until the peer closes (or 30 s pass).
+pub fn raw_exchange(address: &Address, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = connect(address)?;
+    stream.write_all(bytes)?;
+    let mut received = Vec::new();
+    let _ = stream.read_to_end(&mut received);
+    Ok(received)
+}
+
+/// Reads one response with a Content-Length body (or none) from `stream`.
+fn read_response(stream: &mut dyn Duplex) -> std::io::Result<Response> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(head_end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+            let mut lines = head.split("\r\n");
+            let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+            let headers: Vec<(String, String)> = lines
+                .filter_map(|line| line.split_once(':'))
+                .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_string()))
+                .collect();
+            let length: usize = headers
+                .iter()
+                .find(|(key, _)| key == "content-length")
+                .map(|(_, value)| value.parse().unwrap())
+                .unwrap_or(0);
+            while buffer.len() < head_end + 4 + length {
+                let read = stream.read(&mut chunk)?;
+                if read == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                buffer.extend_from_slice(&chunk[..read]);
+            }
+            let body = String::from_utf8_lossy(&buffer[head_end + 4..head_end + 4 + length]).to_string();
+            return Ok(Response { status, headers, body });
+        }
+        let read = stream.read(&mut chunk)?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+}
+
+/// One request on a fresh connection.
+pub fn request(
+    address: &Address,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<Response> {
+    let mut stream = connect(address)?;
+    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for (key, value) in headers {
+        text.push_str(&format!("{key}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" || method == "PUT" {
+        text.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    stream.write_all(text.as_bytes())?;
+    read_response(&mut *stream)
+}
+
+/// A redis-server on a private Unix socket (no TCP, no persistence).
+pub struct Redis {
+    pub socket: PathBuf,
+    _process: Process,
+    _directory: TempDir,
+}
+
+impl Redis {
+    pub fn start() -> Self {
+        let directory = TempDir::new("redis");
+        let socket = directory.0.join("redis.sock");
+        let process = Process::spawn(
+            "redis",
+            "redis-server",
+            &[
+                "--port", "0",
+                "--unixsocket", socket.to_str().unwrap(),
+                "--unixsocketperm", "700",
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", directory.0.to_str().unwrap(),
+            ],
+            &[],
+        );
+        wait_until("redis socket", || socket.exists() && UnixStream::connect(&socket).is_ok());
+        Self { socket, _process: process, _directory: directory }
+    }
+
+    pub fn url(&self) -> String {
+        format!("unix:{}", self.socket.display())
+    }
+
+    /// Runs one command with redis-cli and returns its output.
+    pub fn cli(&self, arguments: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .arg("-s")
+            .arg(&self.socket)
+            .args(arguments)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+}
+
+/// A processor simulator process on a free TCP port.
+pub struct Simulator {
+    pub port: u16,
+    pub process: Process,
+}
+
+pub const TOKEN: &str = "123";
+
+impl Simulator {
+    pub fn start(fee: &str) -> Self {
+        let port = free_port();
+        let process = Process::spawn(
+            "simulator",
+            env!("CARGO_BIN_EXE_rinha-processor-sim"),
+            &[],
+            &[("SIM_LISTEN", format!("127.0.0.1:{port}")), ("SIM_FEE", fee.to_string())],
+        );
+        let address = Address::Tcp(port);
+        wait_until("simulator up", || {
+            request(&address, "GET", "/admin/payments-summary", &[("X-Rinha-Token", TOKEN)], "").is_ok()
+        });
+        Self { port, process }
+    }
+
+    pub fn address(&self) -> Address {
+        Address::Tcp(self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set_delay(&self, delay_ms: u64) {
+        let body = format!("{{\"delay\":{delay_ms}}}");
+        let response = request(&self.address(), "PUT", "/admin/configurations/delay", &[("X-Rinha-Token", TOKEN)], &body).unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+
+    pub fn set_failure(&self, failure: bool) {
+        let body = format!("{{\"failure\":{failure}}}");
+        let response = request(&self.address(), "PUT", "/admin/configurations/failure", &[("X-Rinha-Token", TOKEN)], &body).unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+
+    /// (totalRequests, totalAmount in cents) from the admin summary for an optional window.
+    pub fn admin_summary(&self, query: &str) -> (u64, u64) {
+        let path = format!("/admin/payments-summary{query}");
+        let response = request(&self.address(), "GET", &path, &[("X-Rinha-Token", TOKEN)], "").unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+        let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        (value["totalRequests"].as_u64().unwrap(), cents(&value["totalAmount"]))
+    }
+
+    /// Whether this simulator has the payment.
+    pub fn has_payment(&self, id: &str) -> bool {
+        let response = request(&self.address(), "GET", &format!("/payments/{id}"), &[], "").unwrap();
+        assert!(response.status == 200 || response.status == 404, "{response:?}");
+        response.status == 200
+    }
+
+    /// The stored requestedAt of a payment.
+    pub fn requested_at(&self, id: &str) -> Option<String> {
+        let response = request(&self.address(), "GET", &format!("/payments/{id}"), &[], "").unwrap();
+        (response.status == 200).then(|| {
+            let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+            value["requestedAt"].as_str().unwrap().to_string()
+        })
+    }
+}
+
+/// A JSON number with at most two places, as cents (via its text, to stay exact).
+pub fn cents(value: &serde_json::Value) -> u64 {
+    let text = value.to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let fraction = format!("{fraction:0<2}");
+    assert!(fraction.len() == 2, "more than two places in {text}");
+    whole.parse::<u64>().unwrap() * 100 + fraction.parse::<u64>().unwrap()
+}
+
+/// The API on a Unix socket.
+pub struct Api {
+    pub address: Address,
+    pub process: Process,
+}
+
+impl Api {
+    pub fn start(redis: &Redis, directory: &Path, name: &str) -> Self {
+        let socket = directory.join(format!("{name}.sock"));
+        let process = Process::spawn(
+            name,
+            env!("CARGO_BIN_EXE_rinha-api"),
+            &[],
+            &[("API_LISTEN", format!("unix:{}", socket.display())), ("REDIS_URL", redis.url())],
+        );
+        let address = Address::Unix(socket.clone());
+        wait_until("api up", || request(&address, "GET", "/payments-summary", &[], "").is_ok_and(|response| response.status == 200));
+        Self { address, process }
+    }
+
+    /// (default, fallback) as (count, cents) for a query like `?from=..&to=..` or "".
+    pub fn summary(&self, query: &str) -> ((u64, u64), (u64, u64)) {
+        let response = request(&self.address, "GET", &format!("/payments-summary{query}"), &[], "").unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+        let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        let pick = |name: &str| {
+            (value[name]["totalRequests"].as_u64().unwrap(), cents(&value[name]["totalAmount"]))
+        };
+        (pick("default"), pick("fallback"))
+    }
+
+    pub fn pay(&self, id: &str, amount: &str) -> u16 {
+        let body = format!("{{\"correlationId\":\"{id}\",\"amount\":{amount}}}");
+        request(&self.address, "POST", "/payments", &[], &body).unwrap().status
+    }
+}
+
+/// Starts a worker process against `redis` and the two simulators.
+pub fn start_worker(redis: &Redis, default: &Simulator, fallback: &Simulator, extra: &[(&str, &str)]) -> Process {
+    let mut environment = vec![
+        ("REDIS_URL", redis.url()),
+        ("PAYMENT_PROCESSOR_URL_DEFAULT", default.url()),
+        ("PAYMENT_PROCESSOR_URL_FALLBACK", fallback.url()),
+        ("WORKER_ID", "test-worker".to_string()),
+    ];
+    for (key, value) in extra {
+        environment.push((key, value.to_string()));
+    }
+    Process::spawn("worker", env!("CARGO_BIN_EXE_rinha-worker"), &[], &environment)
+}
+
+/// A random UUIDv4 string (the tests need unique ids, not cryptographic ones).
+pub fn uuid() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let mixed = nanos ^ (COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ ((std::process::id() as u64) << 32);
+    let low = mixed.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        (mixed >> 32) as u32,
+        (mixed >> 16) as u16,
+        (mixed & 0xfff) as u16,
+        (low >> 52) as u16,
+        low & 0xffff_ffff_ffff
+    )
+}
