@@ -1,0 +1,173 @@
+//! The Redis client and the ledger scripts against a real `redis-server`, under both monoio
+//! drivers (io_uring and epoll).
+//!
+//! Method: the summary script is checked against a brute-force model: random payments with
+//! random `requestedAt` are recorded, then random windows (including every edge of a recorded
+//! instant, ±1 ms, and second boundaries) are summed both by Redis and by filtering the model.
+//! Recording twice, taking duplicates and recovering the processing hash are checked directly.
+
+mod common;
+
+use std::{future::Future, time::Duration};
+
+use common::Redis;
+use monoio::{IoUringDriver, LegacyDriver, RuntimeBuilder};
+use rinha::{
+    http::stream::Endpoint,
+    payment::{CorrelationId, PaymentRequest, Processor, Totals},
+    redis::{Client, Reply},
+    store::{Store, TakenPayment, SCRIPTS},
+};
+
+/// Runs `test` once under io_uring (when this machine has it) and once under epoll.
+fn on_both_drivers<F, Fut>(test: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if monoio::utils::detect_uring() {
+        RuntimeBuilder::<IoUringDriver>::new().enable_timer().build().unwrap().block_on(test());
+    }
+    RuntimeBuilder::<LegacyDriver>::new().enable_timer().build().unwrap().block_on(test());
+}
+
+async fn connect(redis: &Redis) -> Store {
+    let client = Client::start(Endpoint::parse(&redis.url()).unwrap(), SCRIPTS);
+    client.wait_connected(Duration::from_secs(10)).await.unwrap();
+    Store::new(client)
+}
+
+fn id(index: u64) -> CorrelationId {
+    CorrelationId::parse(format!("00000000-0000-4000-8000-{index:012x}").as_bytes()).unwrap()
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+#[test]
+fn summary_matches_a_brute_force_model_on_random_windows() {
+    let redis = Redis::start();
+    on_both_drivers(|| async {
+        let store = connect(&redis).await;
+        store.purge().await.unwrap();
+        let base_ms: i64 = 1_752_150_896_000;
+        let mut random = Random(0x5eed_1234_abcd_ef01);
+        let mut model: Vec<TakenPayment> = Vec::new();
+        for index in 0..400 {
+            let taken = TakenPayment {
+                payment: PaymentRequest { correlation_id: id(index), amount_cents: 1 + random.below(100_000) },
+                processor: if random.below(3) == 0 { Processor::Fallback } else { Processor::Default },
+                requested_at_ms: base_ms + random.below(6_000) as i64,
+            };
+            assert!(store.record(b"rinha:processing:model", &taken).await.unwrap());
+            model.push(taken);
+        }
+        let brute = |from: Option<i64>, to: Option<i64>| {
+            let mut totals = [Totals::default(); 2];
+            for taken in &model {
+                let at = taken.requested_at_ms;
+                if from.is_none_or(|from| at >= from) && to.is_none_or(|to| at <= to) {
+                    let sums = &mut totals[taken.processor.index()];
+                    sums.requests += 1;
+                    sums.amount_cents += taken.payment.amount_cents;
+                }
+            }
+            (totals[0], totals[1])
+        };
+        let mut windows: Vec<(Option<i64>, Option<i64>)> = vec![(None, None)];
+        for taken in model.iter().take(60) {
+            let at = taken.requested_at_ms;
+            windows.extend([(Some(at), Some(at)), (Some(at + 1), None), (None, Some(at - 1)), (Some(at), None), (None, Some(at))]);
+        }
+        for second in 0..7 {
+            let edge = base_ms + second * 1000;
+            windows.extend([(Some(edge), Some(edge + 999)), (Some(edge - 1), Some(edge)), (Some(edge + 1), Some(edge + 998))]);
+        }
+        for _ in 0..100 {
+            let from = base_ms - 500 + random.below(7_000) as i64;
+            windows.push((Some(from), Some(from + random.below(4_000) as i64)));
+        }
+        windows.push((Some(base_ms + 5_000), Some(base_ms + 1_000)));
+        for (from, to) in windows {
+            assert_eq!(store.summary(from, to).await.unwrap(), brute(from, to), "window {from:?}..={to:?}");
+        }
+        // Recording again changes nothing.
+        for taken in model.iter().take(50) {
+            assert!(!store.record(b"rinha:processing:model", taken).await.unwrap());
+        }
+        assert_eq!(store.summary(None, None).await.unwrap(), brute(None, None));
+    });
+}
+
+#[test]
+fn take_drops_duplicates_and_recover_returns_the_stamped_attempts() {
+    let redis = Redis::start();
+    on_both_drivers(|| async {
+        let store = connect(&redis).await;
+        store.purge().await.unwrap();
+        let key: &[u8] = b"rinha:processing:take-test";
+        let _ = store.client().request(&[b"DEL", key]).await.unwrap();
+        for index in [1, 2, 2, 3, 1, 4] {
+            store.enqueue(&PaymentRequest { correlation_id: id(index), amount_cents: 100 * index }).await.unwrap();
+        }
+        let mut taken = Vec::new();
+        store.take(key, 10, Processor::Fallback, 1_752_150_896_123, &mut taken).await.unwrap();
+        let ids: Vec<CorrelationId> = taken.iter().map(|taken| taken.payment.correlation_id).collect();
+        assert_eq!(ids, [id(1), id(2), id(3), id(4)], "FIFO order, duplicates dropped");
+        assert!(taken.iter().all(|taken| taken.processor == Processor::Fallback && taken.requested_at_ms == 1_752_150_896_123));
+        let mut recovered = store.recover(key).await.unwrap();
+        recovered.sort_by_key(|taken| taken.payment.correlation_id.as_str().to_string());
+        assert_eq!(recovered, taken);
+        // A new attempt's stamp replaces the old one; recording settles it.
+        let restamped = TakenPayment { processor: Processor::Default, requested_at_ms: 1_752_150_899_000, ..taken[0] };
+        store.stamp(key, &restamped).await.unwrap();
+        assert!(store.recover(key).await.unwrap().contains(&restamped));
+        store.record(key, &restamped).await.unwrap();
+        assert_eq!(store.recover(key).await.unwrap().len(), 3);
+        // Once taken, an id never comes back, even if enqueued again.
+        store.enqueue(&PaymentRequest { correlation_id: id(1), amount_cents: 1 }).await.unwrap();
+        let mut again = Vec::new();
+        store.take(key, 10, Processor::Default, 0, &mut again).await.unwrap();
+        assert!(again.is_empty());
+    });
+}
+
+#[test]
+fn many_concurrent_commands_are_pipelined_and_answered_in_order() {
+    let redis = Redis::start();
+    on_both_drivers(|| async {
+        let store = connect(&redis).await;
+        let client = store.client().clone();
+        let mut handles = Vec::new();
+        for index in 0..2000u32 {
+            let client = client.clone();
+            handles.push(monoio::spawn(async move {
+                let key = format!("pipeline:{index}");
+                let value = format!("value-{index}");
+                client.request(&[b"SET", key.as_bytes(), value.as_bytes()]).await.unwrap();
+                let reply = client.request(&[b"GET", key.as_bytes()]).await.unwrap();
+                assert_eq!(reply, Reply::BulkString(value.into_bytes().into()));
+            }));
+        }
+        for handle in handles {
+            handle.await;
+        }
+        let reply = client.request(&[b"NOSUCHCOMMAND"]).await.unwrap();
+        assert!(matches!(reply, Reply::Error(_)), "an error reply is a reply: {reply:?}");
+        // The connection is still in sync after the error.
+        assert_eq!(client.request(&[b"PING"]).await.unwrap(), Reply::SimpleString("PONG".into()));
+    });
+}
