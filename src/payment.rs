@@ -12,8 +12,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
 pub use simd_json::Buffers;
+use simd_json::{prelude::*, Tape};
 
 /// Length of a textual UUID, `8-4-4-4-12` hex digits with dashes.
 pub const CORRELATION_ID_BYTES: usize = 36;
@@ -112,25 +112,84 @@ pub struct ProcessorPayment {
     pub requested_at_us: i64,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PaymentBody<'a> {
-    #[serde(borrow)]
-    correlation_id: &'a str,
-    amount: f64,
+/// A reusable JSON parser for the payloads this crate reads: simd-json's working buffers and its
+/// tape are kept between calls, so parsing a payment allocates nothing once they have grown to the
+/// size of the largest body seen.
+pub struct JsonParser {
+    buffers: Buffers,
+    /// The tape of the last parse, emptied; `'static` only while empty (see [`Tape::reset`]).
+    tape: Option<Tape<'static>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProcessorBody<'a> {
-    #[serde(borrow)]
-    correlation_id: &'a str,
-    amount: f64,
-    #[serde(borrow)]
-    requested_at: &'a str,
+impl JsonParser {
+    /// A parser sized for bodies up to `body_bytes_max`.
+    pub fn new(body_bytes_max: usize) -> Self {
+        Self { buffers: Buffers::new(body_bytes_max), tape: Some(Tape(Vec::with_capacity(64))) }
+    }
+
+    /// Parses `body` (in place: simd-json rewrites escapes) and hands the root value to `read`.
+    fn with_value<T>(
+        &mut self,
+        body: &mut [u8],
+        read: impl FnOnce(simd_json::tape::Value<'_, '_>) -> Result<T, PaymentError>,
+    ) -> Result<T, PaymentError> {
+        let mut tape: Tape<'_> = self.tape.take().unwrap_or_else(|| Tape(Vec::new())).reset();
+        let result = match simd_json::fill_tape(body, &mut self.buffers, &mut tape) {
+            Ok(()) => read(tape.as_value()),
+            Err(_) => Err(PaymentError::JsonInvalid),
+        };
+        self.tape = Some(tape.reset());
+        result
+    }
+
+    /// Parses the body of `POST /payments`: exactly the fields `correlationId` and `amount`.
+    ///
+    /// # Errors
+    /// The first [`PaymentError`] found.
+    pub fn parse_payment_request(&mut self, body: &mut [u8]) -> Result<PaymentRequest, PaymentError> {
+        self.with_value(body, |value| {
+            let object = value.as_object().ok_or(PaymentError::JsonInvalid)?;
+            if object.len() != 2 {
+                return Err(PaymentError::JsonInvalid);
+            }
+            let correlation_id = object.get("correlationId").ok_or(PaymentError::JsonInvalid)?;
+            let amount = object.get("amount").ok_or(PaymentError::JsonInvalid)?;
+            let correlation_id = correlation_id.as_str().ok_or(PaymentError::CorrelationIdInvalid)?;
+            let correlation_id = CorrelationId::parse(correlation_id.as_bytes())?;
+            let amount_cents = amount_to_cents(json_number(amount)?)?;
+            Ok(PaymentRequest { correlation_id, amount_cents })
+        })
+    }
+
+    /// Parses the body a processor receives: `{"correlationId","amount","requestedAt"}` (other
+    /// fields are ignored, as a lenient server would).
+    ///
+    /// # Errors
+    /// The first [`PaymentError`] found.
+    pub fn parse_processor_payment(&mut self, body: &mut [u8]) -> Result<ProcessorPayment, PaymentError> {
+        self.with_value(body, |value| {
+            let object = value.as_object().ok_or(PaymentError::JsonInvalid)?;
+            let field = |name: &str| object.get(name).ok_or(PaymentError::JsonInvalid);
+            let correlation_id = field("correlationId")?;
+            let correlation_id = correlation_id.as_str().ok_or(PaymentError::CorrelationIdInvalid)?;
+            let correlation_id = CorrelationId::parse(correlation_id.as_bytes())?;
+            let amount_cents = amount_to_cents(json_number(field("amount")?)?)?;
+            let requested_at = field("requestedAt")?;
+            let requested_at = requested_at.as_str().ok_or(PaymentError::RequestedAtInvalid)?;
+            let requested_at_us =
+                parse_timestamp_us(requested_at.as_bytes()).ok_or(PaymentError::RequestedAtInvalid)?;
+            Ok(ProcessorPayment { correlation_id, amount_cents, requested_at_us })
+        })
+    }
 }
 
-/// Parses the body of `POST /payments`. simd-json parses in place, hence `&mut`.
+/// A JSON number (integer or decimal) as `f64`; anything else is an invalid amount.
+fn json_number(value: simd_json::tape::Value<'_, '_>) -> Result<f64, PaymentError> {
+    value.cast_f64().ok_or(PaymentError::AmountInvalid)
+}
+
+/// Parses the body of `POST /payments` with a one-off parser (tests and cold paths; the API keeps
+/// a [`JsonParser`] per thread).
 ///
 /// # Errors
 /// The first [`PaymentError`] found.
@@ -138,14 +197,13 @@ pub fn parse_payment_request(
     body: &mut [u8],
     buffers: &mut Buffers,
 ) -> Result<PaymentRequest, PaymentError> {
-    let parsed: PaymentBody<'_> = simd_json::serde::from_slice_with_buffers(body, buffers)
-        .map_err(|_| PaymentError::JsonInvalid)?;
-    let correlation_id = CorrelationId::parse(parsed.correlation_id.as_bytes())?;
-    let amount_cents = amount_to_cents(parsed.amount)?;
-    Ok(PaymentRequest { correlation_id, amount_cents })
+    let mut parser = JsonParser { buffers: std::mem::replace(buffers, Buffers::new(0)), tape: None };
+    let result = parser.parse_payment_request(body);
+    *buffers = parser.buffers;
+    result
 }
 
-/// Parses the body a processor receives: `{"correlationId","amount","requestedAt"}`.
+/// Parses the body a processor receives with a one-off parser.
 ///
 /// # Errors
 /// The first [`PaymentError`] found.
@@ -153,13 +211,10 @@ pub fn parse_processor_payment(
     body: &mut [u8],
     buffers: &mut Buffers,
 ) -> Result<ProcessorPayment, PaymentError> {
-    let parsed: ProcessorBody<'_> = simd_json::serde::from_slice_with_buffers(body, buffers)
-        .map_err(|_| PaymentError::JsonInvalid)?;
-    let correlation_id = CorrelationId::parse(parsed.correlation_id.as_bytes())?;
-    let amount_cents = amount_to_cents(parsed.amount)?;
-    let requested_at_us = parse_timestamp_us(parsed.requested_at.as_bytes())
-        .ok_or(PaymentError::RequestedAtInvalid)?;
-    Ok(ProcessorPayment { correlation_id, amount_cents, requested_at_us })
+    let mut parser = JsonParser { buffers: std::mem::replace(buffers, Buffers::new(0)), tape: None };
+    let result = parser.parse_processor_payment(body);
+    *buffers = parser.buffers;
+    result
 }
 
 /// Converts a JSON amount to cents, refusing more than two decimal places.

@@ -23,7 +23,7 @@ use crate::{
         server::{serve, Handler},
         stream::Endpoint,
     },
-    payment::{parse_payment_request, write_summary, Buffers},
+    payment::{write_summary, JsonParser},
     redis::{Client, RedisError},
     store::{Store, StoreError, SCRIPTS},
 };
@@ -35,8 +35,8 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 /// The API's per-thread state.
 pub struct Api {
     store: Store,
-    /// simd-json's working memory, reused across requests so parsing does not allocate.
-    json_buffers: RefCell<Buffers>,
+    /// simd-json's working memory and tape, reused across requests so parsing does not allocate.
+    json: RefCell<JsonParser>,
     /// A copy of the body: simd-json parses in place and the request borrows the read buffer.
     body_scratch: RefCell<Vec<u8>>,
 }
@@ -46,7 +46,7 @@ impl Api {
     pub fn new(store: Store) -> Self {
         Self {
             store,
-            json_buffers: RefCell::new(Buffers::new(crate::http::request::BODY_BYTES_MAX)),
+            json: RefCell::new(JsonParser::new(crate::http::request::BODY_BYTES_MAX)),
             body_scratch: RefCell::new(Vec::with_capacity(crate::http::request::BODY_BYTES_MAX)),
         }
     }
@@ -56,7 +56,7 @@ impl Api {
             let mut scratch = self.body_scratch.borrow_mut();
             scratch.clear();
             scratch.extend_from_slice(body);
-            parse_payment_request(&mut scratch, &mut self.json_buffers.borrow_mut())
+            self.json.borrow_mut().parse_payment_request(&mut scratch)
         };
         let payment = match parsed {
             Ok(payment) => payment,

@@ -5,7 +5,6 @@
 //! monomorphic: one server loop, one client, one Redis connection type.
 
 use std::{
-    future::Future,
     io,
     net::{SocketAddr, ToSocketAddrs},
     path::{Path, PathBuf},
@@ -159,59 +158,47 @@ pub enum Stream {
 unsafe impl Split for Stream {}
 
 impl AsyncReadRent for Stream {
-    fn read<T: IoBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        async move {
-            match self {
-                Self::Tcp(stream) => stream.read(buf).await,
-                Self::Unix(stream) => stream.read(buf).await,
-            }
+    async fn read<T: IoBufMut>(&mut self, buf: T) -> BufResult<usize, T> {
+        match self {
+            Self::Tcp(stream) => stream.read(buf).await,
+            Self::Unix(stream) => stream.read(buf).await,
         }
     }
 
-    fn readv<T: IoVecBufMut>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        async move {
-            match self {
-                Self::Tcp(stream) => stream.readv(buf).await,
-                Self::Unix(stream) => stream.readv(buf).await,
-            }
+    async fn readv<T: IoVecBufMut>(&mut self, buf: T) -> BufResult<usize, T> {
+        match self {
+            Self::Tcp(stream) => stream.readv(buf).await,
+            Self::Unix(stream) => stream.readv(buf).await,
         }
     }
 }
 
 impl AsyncWriteRent for Stream {
-    fn write<T: IoBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        async move {
-            match self {
-                Self::Tcp(stream) => stream.write(buf).await,
-                Self::Unix(stream) => stream.write(buf).await,
-            }
+    async fn write<T: IoBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+        match self {
+            Self::Tcp(stream) => stream.write(buf).await,
+            Self::Unix(stream) => stream.write(buf).await,
         }
     }
 
-    fn writev<T: IoVecBuf>(&mut self, buf: T) -> impl Future<Output = BufResult<usize, T>> {
-        async move {
-            match self {
-                Self::Tcp(stream) => stream.writev(buf).await,
-                Self::Unix(stream) => stream.writev(buf).await,
-            }
+    async fn writev<T: IoVecBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+        match self {
+            Self::Tcp(stream) => stream.writev(buf).await,
+            Self::Unix(stream) => stream.writev(buf).await,
         }
     }
 
-    fn flush(&mut self) -> impl Future<Output = io::Result<()>> {
-        async move {
-            match self {
-                Self::Tcp(stream) => stream.flush().await,
-                Self::Unix(stream) => stream.flush().await,
-            }
+    async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Tcp(stream) => stream.flush().await,
+            Self::Unix(stream) => stream.flush().await,
         }
     }
 
-    fn shutdown(&mut self) -> impl Future<Output = io::Result<()>> {
-        async move {
-            match self {
-                Self::Tcp(stream) => stream.shutdown().await,
-                Self::Unix(stream) => stream.shutdown().await,
-            }
+    async fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            Self::Tcp(stream) => stream.shutdown().await,
+            Self::Unix(stream) => stream.shutdown().await,
         }
     }
 }

@@ -2,10 +2,15 @@
 //!
 //! # How a command travels
 //! A task calls [`Client::request`]: the command is appended to the shared outgoing buffer and a
-//! oneshot sender is queued in `pending`. A writer task flushes the whole outgoing buffer with one
+//! reply slot is queued in `pending`. A writer task flushes the whole outgoing buffer with one
 //! write whenever it is not empty, so commands issued while the previous write was in flight go
 //! out together (batching across concurrent requests, without a timer). A reader task parses
-//! replies and completes the pending senders in order: Redis answers in the order it reads.
+//! replies and fills the pending slots in order: Redis answers in the order it reads.
+//!
+//! # No allocation per command
+//! Reply slots live in a per-connection table with a free list, and the writer is woken through a
+//! stored `Waker`, so a command costs no heap allocation once the table has grown to the peak
+//! number of commands in flight (replies with bulk strings share the read buffer's memory).
 //!
 //! # Failure
 //! When the connection fails, every pending command gets [`RedisError::ConnectionLost`] (it may or
@@ -14,17 +19,24 @@
 //! [`RedisError::Unavailable`]. On every (re)connection the registered Lua scripts are loaded
 //! before any command is accepted, so `EVALSHA` never meets `NOSCRIPT` on a live connection.
 
-use std::{cell::RefCell, collections::VecDeque, io, rc::Rc, time::Duration};
+use std::{
+    cell::RefCell,
+    collections::VecDeque,
+    future::poll_fn,
+    io,
+    rc::Rc,
+    task::{Poll, Waker},
+    time::Duration,
+};
 
 use bytes::{Bytes, BytesMut};
-use local_sync::{mpsc::unbounded, oneshot};
 use monoio::{
     buf::IoBufMut,
     io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable},
 };
 
 use super::{
-    command::encode_command,
+    command::{encode_command, ARGUMENTS_MAX},
     reply::{take_reply, Reply},
 };
 use crate::http::stream::{Endpoint, Stream};
@@ -34,6 +46,9 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Initial size of the outgoing buffer; it is swapped, not reallocated, between writes.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Reply slots allocated up front; the table grows past this only under a larger burst.
+const SLOTS_INITIAL: usize = 1024;
 
 /// Longest wait between reconnection attempts.
 const RECONNECT_BACKOFF_MS_MAX: u64 = 500;
@@ -56,27 +71,76 @@ impl std::fmt::Display for RedisError {
     }
 }
 
-type ReplySender = oneshot::Sender<Result<Reply, RedisError>>;
+/// Where one command's reply is delivered.
+enum Slot {
+    /// On the free list.
+    Free,
+    /// Waiting for the reply; holds the waiting task's waker once it has been polled.
+    Waiting(Option<Waker>),
+    /// The reply arrived and the caller has not taken it yet.
+    Done(Result<Reply, RedisError>),
+    /// The caller gave up (its future was dropped); the reply is discarded on arrival.
+    Abandoned,
+}
 
 /// The connection state shared by the tasks of one thread.
 struct Shared {
     /// Commands encoded and not yet written.
     outgoing: Vec<u8>,
-    /// Senders waiting for replies, in the order their commands were encoded.
-    pending: VecDeque<ReplySender>,
-    /// Wakes the writer; `None` while disconnected.
-    flush: Option<unbounded::Tx<()>>,
-    /// Whether a wake-up is already queued for the writer (one is enough for any number of
-    /// commands).
-    flush_queued: bool,
+    /// Slot indexes waiting for replies, in the order their commands were encoded.
+    pending: VecDeque<usize>,
+    /// The reply slots, indexed by `pending` entries and by waiting futures.
+    slots: Vec<Slot>,
+    /// Indexes of free slots.
+    free: Vec<usize>,
+    /// Whether a connection is up and accepting commands.
+    connected: bool,
+    /// The writer's waker while it waits for commands.
+    writer: Option<Waker>,
     /// SHA1 of each registered script, as returned by `SCRIPT LOAD` on the current connection.
     script_shas: Vec<Bytes>,
+}
+
+impl Shared {
+    fn complete(&mut self, index: usize, result: Result<Reply, RedisError>) {
+        match std::mem::replace(&mut self.slots[index], Slot::Free) {
+            Slot::Waiting(waker) => {
+                self.slots[index] = Slot::Done(result);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
+            Slot::Abandoned => self.free.push(index),
+            Slot::Free | Slot::Done(_) => unreachable!("a pending slot is waiting or abandoned"),
+        }
+    }
 }
 
 /// A handle to this thread's Redis connection. Cheap to clone; not `Send`.
 #[derive(Clone)]
 pub struct Client {
     shared: Rc<RefCell<Shared>>,
+}
+
+/// Marks a slot abandoned if the caller's future is dropped before the reply arrives.
+struct SlotGuard<'a> {
+    shared: &'a RefCell<Shared>,
+    index: Option<usize>,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(index) = self.index {
+            let mut shared = self.shared.borrow_mut();
+            match shared.slots[index] {
+                Slot::Done(_) => {
+                    shared.slots[index] = Slot::Free;
+                    shared.free.push(index);
+                }
+                _ => shared.slots[index] = Slot::Abandoned,
+            }
+        }
+    }
 }
 
 impl Client {
@@ -86,9 +150,11 @@ impl Client {
     pub fn start(endpoint: Endpoint, scripts: &'static [&'static str]) -> Self {
         let shared = Rc::new(RefCell::new(Shared {
             outgoing: Vec::with_capacity(WRITE_BUFFER_BYTES),
-            pending: VecDeque::with_capacity(1024),
-            flush: None,
-            flush_queued: false,
+            pending: VecDeque::with_capacity(SLOTS_INITIAL),
+            slots: (0..SLOTS_INITIAL).map(|_| Slot::Free).collect(),
+            free: (0..SLOTS_INITIAL).rev().collect(),
+            connected: false,
+            writer: None,
             script_shas: Vec::new(),
         }));
         let client = Self { shared };
@@ -98,7 +164,7 @@ impl Client {
 
     /// Whether a connection is up and its scripts loaded.
     pub fn is_connected(&self) -> bool {
-        self.shared.borrow().flush.is_some()
+        self.shared.borrow().connected
     }
 
     /// Waits until connected, polling every few milliseconds, for at most `timeout`.
@@ -124,8 +190,8 @@ impl Client {
     /// # Errors
     /// [`RedisError`] when there is no connection or it failed before the reply arrived.
     pub async fn request(&self, arguments: &[&[u8]]) -> Result<Reply, RedisError> {
-        let receiver = self.enqueue(|out, _| encode_command(out, arguments))?;
-        receiver.await.unwrap_or(Err(RedisError::ConnectionLost))
+        let index = self.enqueue(|out, _| encode_command(out, arguments))?;
+        self.wait_reply(index).await
     }
 
     /// Runs registered script number `script` with `EVALSHA`.
@@ -135,17 +201,17 @@ impl Client {
     ///
     /// # Panics
     /// If `script` is not the index of a script passed to [`Client::start`], or more than
-    /// `command::ARGUMENTS_MAX - 3` keys and arguments are given.
+    /// `ARGUMENTS_MAX - 3` keys and arguments are given.
     pub async fn eval(
         &self,
         script: usize,
         keys: &[&[u8]],
         arguments: &[&[u8]],
     ) -> Result<Reply, RedisError> {
-        let receiver = self.enqueue(|out, shas| {
+        let index = self.enqueue(|out, shas| {
             let mut key_count = itoa::Buffer::new();
             let key_count = key_count.format(keys.len()).as_bytes();
-            let mut all: [&[u8]; super::command::ARGUMENTS_MAX] = [&[]; super::command::ARGUMENTS_MAX];
+            let mut all: [&[u8]; ARGUMENTS_MAX] = [&[]; ARGUMENTS_MAX];
             let total = 3 + keys.len() + arguments.len();
             assert!(total <= all.len(), "too many script arguments");
             all[0] = b"EVALSHA";
@@ -155,25 +221,55 @@ impl Client {
             all[3 + keys.len()..total].copy_from_slice(arguments);
             encode_command(out, &all[..total]);
         })?;
-        receiver.await.unwrap_or(Err(RedisError::ConnectionLost))
+        self.wait_reply(index).await
     }
 
-    fn enqueue(
-        &self,
-        encode: impl FnOnce(&mut Vec<u8>, &[Bytes]),
-    ) -> Result<oneshot::Receiver<Result<Reply, RedisError>>, RedisError> {
+    /// Encodes a command into the outgoing buffer, wakes the writer, and reserves a reply slot.
+    fn enqueue(&self, encode: impl FnOnce(&mut Vec<u8>, &[Bytes])) -> Result<usize, RedisError> {
         let mut shared = self.shared.borrow_mut();
         let shared = &mut *shared;
-        let Some(flush) = shared.flush.as_ref() else { return Err(RedisError::Unavailable) };
-        if !shared.flush_queued {
-            // The writer holds the receiver for as long as the connection lives.
-            flush.send(()).map_err(|_| RedisError::Unavailable)?;
-            shared.flush_queued = true;
+        if !shared.connected {
+            return Err(RedisError::Unavailable);
         }
         encode(&mut shared.outgoing, &shared.script_shas);
-        let (sender, receiver) = oneshot::channel();
-        shared.pending.push_back(sender);
-        Ok(receiver)
+        let index = match shared.free.pop() {
+            Some(index) => index,
+            None => {
+                shared.slots.push(Slot::Free);
+                shared.slots.len() - 1
+            }
+        };
+        shared.slots[index] = Slot::Waiting(None);
+        shared.pending.push_back(index);
+        if let Some(writer) = shared.writer.take() {
+            writer.wake();
+        }
+        Ok(index)
+    }
+
+    async fn wait_reply(&self, index: usize) -> Result<Reply, RedisError> {
+        let mut guard = SlotGuard { shared: &self.shared, index: Some(index) };
+        let result = poll_fn(|context| {
+            let mut shared = self.shared.borrow_mut();
+            match &mut shared.slots[index] {
+                Slot::Waiting(waker) => {
+                    *waker = Some(context.waker().clone());
+                    Poll::Pending
+                }
+                Slot::Done(_) => {
+                    let Slot::Done(result) = std::mem::replace(&mut shared.slots[index], Slot::Free)
+                    else {
+                        unreachable!()
+                    };
+                    shared.free.push(index);
+                    Poll::Ready(result)
+                }
+                Slot::Free | Slot::Abandoned => unreachable!("a waited slot is waiting or done"),
+            }
+        })
+        .await;
+        guard.index = None;
+        result
     }
 }
 
@@ -257,43 +353,49 @@ async fn run_connection(
     shas: Vec<Bytes>,
 ) -> io::Error {
     let (reader, writer) = stream.into_split();
-    let (flush_sender, flush_receiver) = unbounded::channel();
     {
         let mut shared = client.shared.borrow_mut();
         assert!(shared.pending.is_empty() && shared.outgoing.is_empty());
-        shared.flush = Some(flush_sender);
-        shared.flush_queued = false;
+        shared.connected = true;
         shared.script_shas = shas;
     }
-    let writer_task = monoio::spawn(write_loop(client.shared.clone(), writer, flush_receiver));
+    let writer_task = monoio::spawn(write_loop(client.shared.clone(), writer));
     let error = read_loop(&client.shared, reader, read_buffer).await;
     {
         let mut shared = client.shared.borrow_mut();
-        // Dropping the sender ends the writer's loop.
-        shared.flush = None;
+        shared.connected = false;
         shared.outgoing.clear();
-        for sender in shared.pending.drain(..) {
-            let _ = sender.send(Err(RedisError::ConnectionLost));
+        while let Some(index) = shared.pending.pop_front() {
+            shared.complete(index, Err(RedisError::ConnectionLost));
+        }
+        // Wakes the writer so it sees the disconnection and ends.
+        if let Some(writer) = shared.writer.take() {
+            writer.wake();
         }
     }
     let _ = writer_task.await;
     error
 }
 
-async fn write_loop(
-    shared: Rc<RefCell<Shared>>,
-    mut writer: OwnedWriteHalf<Stream>,
-    mut flush: unbounded::Rx<()>,
-) {
+/// Waits for commands, then writes everything queued in one write; ends when disconnected.
+async fn write_loop(shared: Rc<RefCell<Shared>>, mut writer: OwnedWriteHalf<Stream>) {
     let mut spare: Vec<u8> = Vec::with_capacity(WRITE_BUFFER_BYTES);
-    while flush.recv().await.is_some() {
-        {
+    loop {
+        let connected = poll_fn(|context| {
             let mut shared = shared.borrow_mut();
-            shared.flush_queued = false;
+            if !shared.connected {
+                return Poll::Ready(false);
+            }
+            if shared.outgoing.is_empty() {
+                shared.writer = Some(context.waker().clone());
+                return Poll::Pending;
+            }
             std::mem::swap(&mut shared.outgoing, &mut spare);
-        }
-        if spare.is_empty() {
-            continue;
+            Poll::Ready(true)
+        })
+        .await;
+        if !connected {
+            return;
         }
         let (result, buffer) = writer.write_all(spare).await;
         spare = buffer;
@@ -315,10 +417,9 @@ async fn read_loop(
         loop {
             match take_reply(&mut buffer) {
                 Ok(Some(reply)) => {
-                    let sender = shared.borrow_mut().pending.pop_front();
-                    match sender {
-                        // A caller that gave up dropped its receiver; the reply is discarded.
-                        Some(sender) => drop(sender.send(Ok(reply))),
+                    let mut shared = shared.borrow_mut();
+                    match shared.pending.pop_front() {
+                        Some(index) => shared.complete(index, Ok(reply)),
                         None => return io::Error::other("reply without a pending command"),
                     }
                 }
