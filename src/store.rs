@@ -6,9 +6,10 @@
 //! # Keys
 //! | key | type | content |
 //! |---|---|---|
-//! | `rinha:queue` | list | accepted payments `<correlationId>:<cents>`, pushed left, taken right |
+//! | `rinha:queue` | list | accepted payments `<correlationId>:<cents>:<accepted at ms>`, pushed left, taken right |
+//! | `rinha:malformed` | list | queue entries this code could not read (never expected) |
 //! | `rinha:seen` | hash | correlationId → `1` for every payment ever taken (duplicates dropped) |
-//! | `rinha:processing:<worker>` | hash | correlationId → `<cents>:<d|f>:<requestedAt ms>`: taken, not yet settled |
+//! | `rinha:processing:<worker>:<thread>` | hash | correlationId → `<cents>:<d|f>:<requestedAt ms>:<accepted at ms>`: taken, not yet settled |
 //! | `rinha:ledger:<second>` | hash | per second of `requestedAt`: correlationId → `<d|f><ms 3 digits>:<cents>`, plus totals `d#n d#a f#n f#a` |
 //! | `rinha:seconds` | sorted set | the seconds that have a ledger hash |
 //! | `rinha:health:<d|f>` | string | last health poll `<failing 0|1>:<minResponseTime>:<polled at ms>` |
@@ -26,19 +27,27 @@ pub const SEEN_KEY: &[u8] = b"rinha:seen";
 /// The seconds that have a ledger hash.
 pub const SECONDS_KEY: &[u8] = b"rinha:seconds";
 
-/// Pops up to `n` payments, drops duplicates, and moves the rest into the worker's processing
-/// hash stamped with the processor and `requestedAt` of their first attempt, all in one atomic
-/// step: a payment is always either in the queue or in a processing hash, never only in memory.
+/// Pops up to `n` payments (oldest first, and only those accepted at or before `ARGV[4]` unless
+/// it is `-`), drops duplicates, and moves the rest into the worker's processing hash stamped
+/// with the processor and `requestedAt` of their first attempt, all in one atomic step: a
+/// payment is always either in the queue or in a processing hash, never only in memory.
 const TAKE_SCRIPT: &str = r#"
 local n = tonumber(ARGV[1])
+local cutoff = ARGV[4] ~= '-' and tonumber(ARGV[4]) or nil
 local out = {}
 for _ = 1, 2 * n do
   if #out >= n then break end
-  local value = redis.call('RPOP', KEYS[1])
+  local value = redis.call('LINDEX', KEYS[1], -1)
   if not value then break end
+  local cents, accepted = string.match(value, '^' .. string.rep('.', 36) .. ':(%d+):(%d+)$')
+  if cutoff and accepted and tonumber(accepted) > cutoff then break end
+  redis.call('RPOP', KEYS[1])
   local id = string.sub(value, 1, 36)
-  if redis.call('HSETNX', KEYS[2], id, '1') == 1 then
-    redis.call('HSET', KEYS[3], id, string.sub(value, 38) .. ':' .. ARGV[2] .. ':' .. ARGV[3])
+  if not cents then
+    -- Never written by this code; kept aside for a human rather than blocking the queue.
+    redis.call('LPUSH', 'rinha:malformed', value)
+  elseif redis.call('HSETNX', KEYS[2], id, '1') == 1 then
+    redis.call('HSET', KEYS[3], id, cents .. ':' .. ARGV[2] .. ':' .. ARGV[3] .. ':' .. accepted)
     out[#out + 1] = value
   end
 end
@@ -151,6 +160,8 @@ pub struct TakenPayment {
     pub processor: Processor,
     /// `requestedAt` of the current attempt, in milliseconds.
     pub requested_at_ms: i64,
+    /// When the API accepted the payment (ms), for the hold bound.
+    pub accepted_at_ms: i64,
 }
 
 /// Typed access to the ledger over this thread's Redis client.
@@ -179,9 +190,9 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`]; with `Redis(ConnectionLost)` the payment may or may not be queued.
-    pub async fn enqueue(&self, payment: &PaymentRequest) -> Result<(), StoreError> {
-        let mut value = [0u8; CORRELATION_ID_BYTES + 1 + 20];
-        let length = encode_queued(&mut value, payment);
+    pub async fn enqueue(&self, payment: &PaymentRequest, accepted_at_ms: i64) -> Result<(), StoreError> {
+        let mut value = [0u8; QUEUED_BYTES_MAX];
+        let length = encode_queued(&mut value, payment, accepted_at_ms);
         match self.client.request(&[b"LPUSH", QUEUE_KEY, &value[..length]]).await? {
             Reply::Integer(_) => Ok(()),
             other => Err(unexpected(&other)),
@@ -200,9 +211,15 @@ impl Store {
         count: usize,
         processor: Processor,
         requested_at_ms: i64,
+        accepted_by_ms: Option<i64>,
         out: &mut Vec<TakenPayment>,
     ) -> Result<(), StoreError> {
         let (mut count_digits, mut at_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let mut cutoff_digits = itoa::Buffer::new();
+        let cutoff: &[u8] = match accepted_by_ms {
+            Some(cutoff) => digits(&mut cutoff_digits, cutoff),
+            None => b"-",
+        };
         let reply = self
             .client
             .eval(
@@ -212,14 +229,15 @@ impl Store {
                     digits(&mut count_digits, count),
                     &[processor.code()],
                     digits(&mut at_digits, requested_at_ms),
+                    cutoff,
                 ],
             )
             .await?;
         let Reply::Array(values) = reply else { return Err(unexpected(&reply)) };
         for value in &values {
             let Reply::BulkString(bytes) = value else { return Err(unexpected(value)) };
-            let payment = decode_queued(bytes).ok_or_else(|| unexpected(value))?;
-            out.push(TakenPayment { payment, processor, requested_at_ms });
+            let (payment, accepted_at_ms) = decode_queued(bytes).ok_or_else(|| unexpected(value))?;
+            out.push(TakenPayment { payment, processor, requested_at_ms, accepted_at_ms });
         }
         Ok(())
     }
@@ -234,6 +252,8 @@ impl Store {
         value.extend_from_slice(itoa::Buffer::new().format(taken.payment.amount_cents).as_bytes());
         value.extend_from_slice(&[b':', taken.processor.code(), b':']);
         value.extend_from_slice(itoa::Buffer::new().format(taken.requested_at_ms).as_bytes());
+        value.push(b':');
+        value.extend_from_slice(itoa::Buffer::new().format(taken.accepted_at_ms).as_bytes());
         let id = taken.payment.correlation_id;
         match self.client.request(&[b"HSET", processing_key, id.as_bytes(), &value]).await? {
             Reply::Integer(_) => Ok(()),
@@ -341,28 +361,40 @@ impl Store {
     }
 }
 
-/// Writes `<correlationId>:<cents>` into `out`; returns its length.
-pub fn encode_queued(out: &mut [u8; CORRELATION_ID_BYTES + 1 + 20], payment: &PaymentRequest) -> usize {
+/// Longest queue entry: id, two colons, cents and a timestamp of at most 20 digits each.
+pub const QUEUED_BYTES_MAX: usize = CORRELATION_ID_BYTES + 2 + 20 + 20;
+
+/// Writes `<correlationId>:<cents>:<accepted at ms>` into `out`; returns its length.
+pub fn encode_queued(out: &mut [u8; QUEUED_BYTES_MAX], payment: &PaymentRequest, accepted_at_ms: i64) -> usize {
+    assert!(accepted_at_ms >= 0);
     out[..CORRELATION_ID_BYTES].copy_from_slice(payment.correlation_id.as_bytes());
-    out[CORRELATION_ID_BYTES] = b':';
-    let mut cents = itoa::Buffer::new();
-    let cents = cents.format(payment.amount_cents).as_bytes();
-    let end = CORRELATION_ID_BYTES + 1 + cents.len();
-    out[CORRELATION_ID_BYTES + 1..end].copy_from_slice(cents);
+    let mut end = CORRELATION_ID_BYTES;
+    for number in [payment.amount_cents, accepted_at_ms as u64] {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(number).as_bytes();
+        out[end] = b':';
+        out[end + 1..end + 1 + digits.len()].copy_from_slice(digits);
+        end += 1 + digits.len();
+    }
     end
 }
 
-/// Reads `<correlationId>:<cents>`.
-pub fn decode_queued(value: &[u8]) -> Option<PaymentRequest> {
-    if value.len() < CORRELATION_ID_BYTES + 2 || value[CORRELATION_ID_BYTES] != b':' {
+/// Reads `<correlationId>:<cents>:<accepted at ms>`.
+pub fn decode_queued(value: &[u8]) -> Option<(PaymentRequest, i64)> {
+    if value.len() < CORRELATION_ID_BYTES + 4 || value[CORRELATION_ID_BYTES] != b':' {
         return None;
     }
     let correlation_id = CorrelationId::parse(&value[..CORRELATION_ID_BYTES]).ok()?;
-    let amount_cents = parse_decimal(&value[CORRELATION_ID_BYTES + 1..])?;
-    Some(PaymentRequest { correlation_id, amount_cents: u64::try_from(amount_cents).ok()? })
+    let mut fields = value[CORRELATION_ID_BYTES + 1..].split(|byte| *byte == b':');
+    let amount_cents = u64::try_from(parse_decimal(fields.next()?)?).ok()?;
+    let accepted_at_ms = parse_decimal(fields.next()?)?;
+    if fields.next().is_some() {
+        return None;
+    }
+    Some((PaymentRequest { correlation_id, amount_cents }, accepted_at_ms))
 }
 
-/// Reads a processing entry: id and `<cents>:<d|f>:<requestedAt ms>`.
+/// Reads a processing entry: id and `<cents>:<d|f>:<requestedAt ms>:<accepted at ms>`.
 pub fn decode_processing(id: &[u8], value: &[u8]) -> Option<TakenPayment> {
     let correlation_id = CorrelationId::parse(id).ok()?;
     let mut fields = value.split(|byte| *byte == b':');
@@ -372,6 +404,7 @@ pub fn decode_processing(id: &[u8], value: &[u8]) -> Option<TakenPayment> {
         _ => return None,
     };
     let requested_at_ms = parse_decimal(fields.next()?)?;
+    let accepted_at_ms = parse_decimal(fields.next()?)?;
     if fields.next().is_some() {
         return None;
     }
@@ -379,6 +412,7 @@ pub fn decode_processing(id: &[u8], value: &[u8]) -> Option<TakenPayment> {
         payment: PaymentRequest { correlation_id, amount_cents },
         processor,
         requested_at_ms,
+        accepted_at_ms,
     })
 }
 

@@ -71,6 +71,7 @@ fn summary_matches_a_brute_force_model_on_random_windows() {
                 payment: PaymentRequest { correlation_id: id(index), amount_cents: 1 + random.below(100_000) },
                 processor: if random.below(3) == 0 { Processor::Fallback } else { Processor::Default },
                 requested_at_ms: base_ms + random.below(6_000) as i64,
+                accepted_at_ms: base_ms,
             };
             assert!(store.record(b"rinha:processing:model", &taken).await.unwrap());
             model.push(taken);
@@ -121,13 +122,16 @@ fn take_drops_duplicates_and_recover_returns_the_stamped_attempts() {
         let key: &[u8] = b"rinha:processing:take-test";
         let _ = store.client().request(&[b"DEL", key]).await.unwrap();
         for index in [1, 2, 2, 3, 1, 4] {
-            store.enqueue(&PaymentRequest { correlation_id: id(index), amount_cents: 100 * index }).await.unwrap();
+            let payment = PaymentRequest { correlation_id: id(index), amount_cents: 100 * index };
+            store.enqueue(&payment, 1_752_150_890_000 + index as i64).await.unwrap();
         }
         let mut taken = Vec::new();
-        store.take(key, 10, Processor::Fallback, 1_752_150_896_123, &mut taken).await.unwrap();
+        store.take(key, 10, Processor::Fallback, 1_752_150_896_123, None, &mut taken).await.unwrap();
         let ids: Vec<CorrelationId> = taken.iter().map(|taken| taken.payment.correlation_id).collect();
         assert_eq!(ids, [id(1), id(2), id(3), id(4)], "FIFO order, duplicates dropped");
         assert!(taken.iter().all(|taken| taken.processor == Processor::Fallback && taken.requested_at_ms == 1_752_150_896_123));
+        let accepted: Vec<i64> = taken.iter().map(|taken| taken.accepted_at_ms).collect();
+        assert_eq!(accepted, [1_752_150_890_001, 1_752_150_890_002, 1_752_150_890_003, 1_752_150_890_004]);
         let mut recovered = store.recover(key).await.unwrap();
         recovered.sort_by_key(|taken| taken.payment.correlation_id.as_str().to_string());
         assert_eq!(recovered, taken);
@@ -138,10 +142,33 @@ fn take_drops_duplicates_and_recover_returns_the_stamped_attempts() {
         store.record(key, &restamped).await.unwrap();
         assert_eq!(store.recover(key).await.unwrap().len(), 3);
         // Once taken, an id never comes back, even if enqueued again.
-        store.enqueue(&PaymentRequest { correlation_id: id(1), amount_cents: 1 }).await.unwrap();
+        store.enqueue(&PaymentRequest { correlation_id: id(1), amount_cents: 1 }, 5).await.unwrap();
         let mut again = Vec::new();
-        store.take(key, 10, Processor::Default, 0, &mut again).await.unwrap();
+        store.take(key, 10, Processor::Default, 0, None, &mut again).await.unwrap();
         assert!(again.is_empty());
+    });
+}
+
+#[test]
+fn take_with_a_cutoff_takes_only_payments_accepted_by_then_oldest_first() {
+    let redis = Redis::start();
+    on_both_drivers(|| async {
+        let store = connect(&redis).await;
+        store.purge().await.unwrap();
+        let key: &[u8] = b"rinha:processing:cutoff-test";
+        for index in 1..=6u64 {
+            let payment = PaymentRequest { correlation_id: id(100 + index), amount_cents: 1 };
+            store.enqueue(&payment, 1000 * index as i64).await.unwrap();
+        }
+        let mut taken = Vec::new();
+        store.take(key, 10, Processor::Fallback, 7_000, Some(3_000), &mut taken).await.unwrap();
+        let accepted: Vec<i64> = taken.iter().map(|taken| taken.accepted_at_ms).collect();
+        assert_eq!(accepted, [1000, 2000, 3000], "inclusive cutoff, FIFO");
+        taken.clear();
+        store.take(key, 2, Processor::Default, 7_000, None, &mut taken).await.unwrap();
+        let accepted: Vec<i64> = taken.iter().map(|taken| taken.accepted_at_ms).collect();
+        assert_eq!(accepted, [4000, 5000], "the count bounds a take");
+        assert_eq!(store.client().request(&[b"LLEN", b"rinha:queue"]).await.unwrap(), Reply::Integer(1));
     });
 }
 

@@ -14,7 +14,7 @@
 pub mod route;
 pub mod summary;
 
-use std::{cell::RefCell, rc::Rc};
+use std::{cell::RefCell, rc::Rc, time::SystemTime};
 
 use crate::{
     http::{
@@ -23,7 +23,7 @@ use crate::{
         server::{serve, Handler},
         stream::Endpoint,
     },
-    payment::{write_summary, JsonParser},
+    payment::{unix_ms, write_summary, JsonParser},
     redis::{Client, RedisError},
     store::{Store, StoreError, SCRIPTS},
 };
@@ -62,7 +62,7 @@ impl Api {
             Ok(payment) => payment,
             Err(error) => return write_text(out, Status::BadRequest, error.reason().as_bytes()),
         };
-        match self.store.enqueue(&payment).await {
+        match self.store.enqueue(&payment, unix_ms(SystemTime::now())).await {
             Ok(()) => out.extend_from_slice(response::ACCEPTED),
             Err(error) => {
                 log_store_error("enqueue", &error);

@@ -119,6 +119,35 @@ pub fn fee_basis_points(name: &str, default: &str) -> Result<u32, String> {
     padded.parse().map_err(|_| bad())
 }
 
+/// Builds the processors' TLS configuration: the webpki roots, plus the PEM file named by
+/// `PROCESSOR_CA_FILE` when set (a private CA).
+///
+/// # Errors
+/// A message naming the variable and the file.
+pub fn processor_tls() -> Result<crate::http::tls::TlsConfig, String> {
+    let ca_file = text("PROCESSOR_CA_FILE", "");
+    let ca_file = (!ca_file.is_empty()).then(|| std::path::PathBuf::from(ca_file.trim()));
+    crate::http::tls::TlsConfig::new(ca_file.as_deref())
+        .map_err(|error| format!("PROCESSOR_CA_FILE: {error}"))
+}
+
+/// The routing policy's settings: defaults derived from the fees, each overridable.
+///
+/// # Errors
+/// A message naming the first bad variable.
+pub fn router_settings(fees_basis_points: [u32; 2]) -> Result<crate::worker::router::RouterSettings, String> {
+    let defaults = crate::worker::router::RouterSettings::for_fees(fees_basis_points[0], fees_basis_points[1]);
+    let settings = crate::worker::router::RouterSettings {
+        latency_max_ms: parsed("ROUTER_LATENCY_MAX_MS", defaults.latency_max_ms)?,
+        hold_max_ms: parsed("HOLD_MAX_MS", defaults.hold_max_ms)?,
+        ..defaults
+    };
+    if settings.hold_max_ms < 0 {
+        return Err("HOLD_MAX_MS must not be negative".into());
+    }
+    Ok(settings)
+}
+
 /// Configuration of `rinha-worker`.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -142,6 +171,10 @@ impl WorkerConfig {
         let processor = |name: &str, default: &str| {
             Origin::parse(&text(name, default)).map_err(|error| format!("{name}: {error}"))
         };
+        let fees_basis_points = [
+            fee_basis_points("DEFAULT_FEE", "0.05")?,
+            fee_basis_points("FALLBACK_FEE", "0.15")?,
+        ];
         let settings = crate::worker::WorkerSettings {
             redis: endpoint("REDIS_URL", "127.0.0.1:6379")?,
             worker_id: text("WORKER_ID", "worker-1"),
@@ -149,22 +182,17 @@ impl WorkerConfig {
                 processor("PAYMENT_PROCESSOR_URL_DEFAULT", "http://127.0.0.1:8001")?,
                 processor("PAYMENT_PROCESSOR_URL_FALLBACK", "http://127.0.0.1:8002")?,
             ],
+            processor_tls: processor_tls()?,
             inflight_max: parsed("WORKER_INFLIGHT_MAX", 2000usize)?,
             take_batch_max: parsed("WORKER_TAKE_BATCH_MAX", 100usize)?,
-            timeout_ms: parsed("PROCESSOR_TIMEOUT_MS", 3000u64)?,
-            settle_ms: parsed("AMBIGUOUS_SETTLE_MS", 15_000i64)?,
-            router: crate::worker::router::RouterSettings {
-                slow_ms: parsed("ROUTER_SLOW_MS", 1000u64)?,
-                ..Default::default()
-            },
+            timeout_ms: parsed("PROCESSOR_TIMEOUT_MS", 10_000u64)?,
+            settle_ms: parsed("AMBIGUOUS_SETTLE_MS", 20_000i64)?,
+            router: router_settings(fees_basis_points)?,
         };
         let config = Self {
             threads: parsed("WORKER_THREADS", 1usize)?,
             cpus: cpus("WORKER_CPUS")?,
-            fees_basis_points: [
-                fee_basis_points("DEFAULT_FEE", "0.05")?,
-                fee_basis_points("FALLBACK_FEE", "0.15")?,
-            ],
+            fees_basis_points,
             settings,
         };
         if config.threads == 0 || config.threads > 64 {

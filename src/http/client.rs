@@ -1,16 +1,21 @@
 //! A small HTTP/1.1 client with a keep-alive connection pool per origin, for calls to payment
-//! processors.
+//! processors, over plain TCP (`http://`) or TLS (`https://`, through [`super::tls`]).
 //!
 //! # Outcomes
 //! What the caller must know is whether a request *may have reached* the server, because a
 //! payment whose fate is unknown must not be sent to another processor. So errors are split:
-//! [`ClientError::NotSent`] (connect failed: the server never saw it) and
+//! [`ClientError::NotSent`] (connect or TLS handshake failed: the server never saw it) and
 //! [`ClientError::Ambiguous`] (timeout, reset or garbage after the request was written).
 //!
 //! # Bounds
 //! At most `idle_max` idle connections are kept; a response head must fit in
 //! [`RESPONSE_BUFFER_BYTES`] and a body in [`RESPONSE_BODY_BYTES_MAX`]. A connection whose exchange
 //! timed out or failed is dropped, never reused: its stream position is unknown.
+//!
+//! # Performance
+//! The plain path is what it was before TLS: the request buffer is handed to the socket and the
+//! response is read straight into the pooled read buffer. TLS connections are boxed so that a
+//! pooled plain connection stays small; their handshake runs once per connection, not per request.
 
 use std::{cell::RefCell, io, mem::MaybeUninit, time::Duration};
 
@@ -18,8 +23,12 @@ use monoio::{
     buf::IoBufMut,
     io::{AsyncReadRent, AsyncWriteRentExt},
 };
+use rustls::pki_types::ServerName;
 
-use super::stream::{Endpoint, Stream};
+use super::{
+    stream::{Endpoint, Stream},
+    tls::{TlsConfig, TlsStream},
+};
 
 /// Read buffer per pooled connection: processor responses are under 200 bytes.
 pub const RESPONSE_BUFFER_BYTES: usize = 4096;
@@ -41,57 +50,171 @@ pub enum ClientError {
     Ambiguous,
 }
 
-/// A parsed URL of the form `http://host:port[/...]` (the path is ignored).
+/// How an origin is spoken to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `http://`: HTTP/1.1 over plain TCP, default port 80.
+    Http,
+    /// `https://`: HTTP/1.1 over TLS (rustls), default port 443.
+    Https {
+        /// Sent as SNI and checked against the server's certificate: the URL's host without
+        /// port or IPv6 brackets. An IP address is checked against the certificate's IP names.
+        server_name: ServerName<'static>,
+    },
+}
+
+impl Scheme {
+    /// The port used when the URL names none.
+    pub fn default_port(&self) -> u16 {
+        match self {
+            Self::Http => 80,
+            Self::Https { .. } => 443,
+        }
+    }
+}
+
+/// A parsed URL of the form `http[s]://host[:port][/...]` (path, query and fragment ignored).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
+    /// Plain or TLS, with the TLS server name.
+    pub scheme: Scheme,
     /// Where to connect.
     pub endpoint: Endpoint,
-    /// The `Host` header value.
+    /// The `Host` header value: the authority as written in the URL.
     pub host: String,
 }
 
 impl Origin {
-    /// Parses `http://host[:port]`. `https://` is refused with a clear message: this build speaks
-    /// plain HTTP to processors.
+    /// Parses `http://host[:port]` or `https://host[:port]` (scheme case-insensitive); the host
+    /// may be a name, an IPv4 address or a bracketed IPv6 address.
     ///
     /// # Errors
-    /// A message naming the URL.
+    /// A message naming the URL: another scheme, no host, user information, a bad port (not
+    /// 1 to 65535), or (for https) a host that is not a valid TLS server name.
     pub fn parse(url: &str) -> Result<Self, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("{url:?}: only http:// processor URLs are supported"))?;
-        let authority = rest.split('/').next().unwrap_or_default();
-        if authority.is_empty() {
-            return Err(format!("{url:?}: missing host"));
-        }
-        let address = if authority.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok())
-        {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
+        let bad = |why: &str| format!("{url:?}: {why}");
+        let has_prefix = |prefix: &str| {
+            url.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
         };
-        Ok(Self { endpoint: Endpoint::parse(&address)?, host: authority.to_string() })
+        let (https, rest) = if has_prefix("http://") {
+            (false, &url["http://".len()..])
+        } else if has_prefix("https://") {
+            (true, &url["https://".len()..])
+        } else {
+            return Err(bad("only http:// and https:// processor URLs are supported"));
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.contains('@') {
+            return Err(bad("user information is not supported"));
+        }
+        let (host, port) = split_authority(authority).map_err(bad)?;
+        let scheme = if https {
+            let server_name = ServerName::try_from(host.to_string())
+                .map_err(|_| bad("host is not a valid TLS server name"))?;
+            Scheme::Https { server_name }
+        } else {
+            Scheme::Http
+        };
+        let port = port.unwrap_or(scheme.default_port());
+        let address =
+            if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        let endpoint = Endpoint::parse(&address).map_err(|error| bad(&error))?;
+        Ok(Self { scheme, endpoint, host: authority.to_string() })
     }
+}
+
+/// Splits `host[:port]` or `[ipv6][:port]` into the bare host and the port, if any.
+fn split_authority(authority: &str) -> Result<(&str, Option<u16>), &'static str> {
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').ok_or("unclosed [ in the host")?;
+        match after {
+            "" => (host, None),
+            _ => (host, Some(after.strip_prefix(':').ok_or("unexpected text after ]")?)),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("missing host");
+    }
+    let Some(port) = port else { return Ok((host, None)) };
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok((host, Some(port))),
+        _ => Err("the port must be a number from 1 to 65535"),
+    }
+}
+
+/// The byte stream under a pooled connection.
+enum Transport {
+    /// `http://`: the socket itself.
+    Plain(Stream),
+    /// `https://`: boxed, because rustls' state is large and most pools hold plain connections.
+    Tls(Box<TlsStream>),
 }
 
 /// A pooled connection with its buffers, reused across requests.
 struct Connection {
-    stream: Stream,
+    transport: Transport,
     read_buffer: Vec<u8>,
     write_buffer: Vec<u8>,
+}
+
+impl Connection {
+    /// Sends the whole of `write_buffer`.
+    async fn send(&mut self) -> io::Result<()> {
+        match &mut self.transport {
+            Transport::Plain(stream) => {
+                let request = std::mem::take(&mut self.write_buffer);
+                let (result, request) = stream.write_all(request).await;
+                self.write_buffer = request;
+                result.map(drop)
+            }
+            Transport::Tls(stream) => stream.write_all(&self.write_buffer).await,
+        }
+    }
+
+    /// Appends what the next read brings to `read_buffer`; `0` at end of stream.
+    async fn receive(&mut self) -> io::Result<usize> {
+        let filled = self.read_buffer.len();
+        assert!(filled < self.read_buffer.capacity());
+        match &mut self.transport {
+            Transport::Plain(stream) => {
+                let buffer = std::mem::take(&mut self.read_buffer);
+                // slice_mut: a Vec's IoBufMut writes at offset 0 and would clobber what was read.
+                let (result, slice) = stream.read(buffer.slice_mut(filled..)).await;
+                self.read_buffer = slice.into_inner();
+                result
+            }
+            Transport::Tls(stream) => stream.read(&mut self.read_buffer).await,
+        }
+    }
 }
 
 /// A keep-alive client for one origin. Per thread; not `Send`.
 pub struct HttpClient {
     origin: Origin,
+    /// Present whenever the origin is https (checked at construction).
+    tls: Option<TlsConfig>,
     idle: RefCell<Vec<Connection>>,
     idle_max: usize,
 }
 
 impl HttpClient {
-    /// A client for `origin` keeping at most `idle_max` idle connections.
+    /// A client for the `http://` origin `origin` keeping at most `idle_max` idle connections.
+    ///
+    /// # Panics
+    /// If `origin` is https: use [`HttpClient::with_tls`].
     pub fn new(origin: Origin, idle_max: usize) -> Self {
-        Self { origin, idle: RefCell::new(Vec::with_capacity(idle_max)), idle_max }
+        assert_eq!(origin.scheme, Scheme::Http, "an https origin needs HttpClient::with_tls");
+        Self { origin, tls: None, idle: RefCell::new(Vec::with_capacity(idle_max)), idle_max }
+    }
+
+    /// A client for `origin` of either scheme; `tls` is used only when it is https.
+    pub fn with_tls(origin: Origin, idle_max: usize, tls: TlsConfig) -> Self {
+        Self { origin, tls: Some(tls), idle: RefCell::new(Vec::with_capacity(idle_max)), idle_max }
     }
 
     /// The origin this client talks to.
@@ -117,12 +240,10 @@ impl HttpClient {
         let pooled = self.idle.borrow_mut().pop();
         let mut connection = match pooled {
             Some(connection) => connection,
-            None => match monoio::time::timeout(timeout, self.origin.endpoint.connect()).await {
-                Ok(Ok(stream)) => Connection {
-                    stream,
-                    read_buffer: Vec::with_capacity(RESPONSE_BUFFER_BYTES),
-                    write_buffer: Vec::with_capacity(RESPONSE_BUFFER_BYTES),
-                },
+            // Nothing of the request is written before the handshake completes, so a failed or
+            // timed-out connect or handshake leaves the server without it.
+            None => match monoio::time::timeout(timeout, self.connect()).await {
+                Ok(Ok(connection)) => connection,
                 Ok(Err(_)) | Err(_) => return Err(ClientError::NotSent),
             },
         };
@@ -143,6 +264,24 @@ impl HttpClient {
             Ok(Err(_)) | Err(_) => Err(ClientError::Ambiguous),
         }
     }
+
+    /// Opens a new connection: TCP, then the TLS handshake for https.
+    async fn connect(&self) -> io::Result<Connection> {
+        let stream = self.origin.endpoint.connect().await?;
+        let transport = match (&self.origin.scheme, &self.tls) {
+            (Scheme::Http, _) => Transport::Plain(stream),
+            (Scheme::Https { server_name }, Some(tls)) => {
+                let stream = TlsStream::connect(stream, tls, server_name.clone()).await?;
+                Transport::Tls(Box::new(stream))
+            }
+            (Scheme::Https { .. }, None) => unreachable!("HttpClient::new refuses https origins"),
+        };
+        Ok(Connection {
+            transport,
+            read_buffer: Vec::with_capacity(RESPONSE_BUFFER_BYTES),
+            write_buffer: Vec::with_capacity(RESPONSE_BUFFER_BYTES),
+        })
+    }
 }
 
 fn encode_request(out: &mut Vec<u8>, method: &str, path: &[u8], host: &str, body: &[u8]) {
@@ -162,10 +301,7 @@ fn encode_request(out: &mut Vec<u8>, method: &str, path: &[u8], host: &str, body
 /// Writes the request and reads one response. Returns the status and whether the connection may
 /// be reused.
 async fn exchange(connection: &mut Connection, body_out: &mut Vec<u8>) -> io::Result<(u16, bool)> {
-    let request = std::mem::take(&mut connection.write_buffer);
-    let (result, request) = connection.stream.write_all(request).await;
-    connection.write_buffer = request;
-    result?;
+    connection.send().await?;
     connection.read_buffer.clear();
     loop {
         if let Some(parsed) = parse_response(&connection.read_buffer)? {
@@ -174,15 +310,10 @@ async fn exchange(connection: &mut Connection, body_out: &mut Vec<u8>) -> io::Re
             let clean = parsed.len == connection.read_buffer.len();
             return Ok((parsed.status, parsed.keep_alive && clean));
         }
-        let filled = connection.read_buffer.len();
-        if filled == connection.read_buffer.capacity() {
+        if connection.read_buffer.len() == connection.read_buffer.capacity() {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "response too large"));
         }
-        let buffer = std::mem::take(&mut connection.read_buffer);
-        // slice_mut: a Vec's IoBufMut writes at offset 0 and would clobber what was read.
-        let (result, slice) = connection.stream.read(buffer.slice_mut(filled..)).await;
-        connection.read_buffer = slice.into_inner();
-        if result? == 0 {
+        if connection.receive().await? == 0 {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed before a response"));
         }
     }
@@ -301,4 +432,79 @@ fn parse_chunked(buffer: &[u8], start: usize) -> io::Result<Option<(std::ops::Ra
         position = data_start + size + 2;
     }
     Err(invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAME: &str = "processor.example";
+
+    /// `(url, expected endpoint, expected Host header, https server name)` for URLs that parse.
+    const VALID: &[(&str, &str, &str, Option<&str>)] = &[
+        ("http://127.0.0.1:8001", "127.0.0.1:8001", "127.0.0.1:8001", None),
+        ("http://processor", "processor:80", "processor", None),
+        ("http://processor/", "processor:80", "processor", None),
+        ("http://processor:8080/payments?x=1", "processor:8080", "processor:8080", None),
+        ("HTTP://Processor:1", "Processor:1", "Processor:1", None),
+        ("http://[::1]", "[::1]:80", "[::1]", None),
+        ("http://[::1]:9000/", "[::1]:9000", "[::1]:9000", None),
+        ("https://processor.example", "processor.example:443", "processor.example", Some(NAME)),
+        ("https://processor.example:8443/x", "processor.example:8443", "processor.example:8443",
+            Some(NAME)),
+        ("https://localhost?q", "localhost:443", "localhost", Some("localhost")),
+        ("HTTPS://127.0.0.1:9443", "127.0.0.1:9443", "127.0.0.1:9443", Some("127.0.0.1")),
+        ("https://[::1]:9443", "[::1]:9443", "[::1]:9443", Some("::1")),
+    ];
+
+    #[test]
+    fn valid_urls_parse() {
+        for &(url, endpoint, host, server_name) in VALID {
+            let origin = Origin::parse(url).unwrap_or_else(|error| panic!("{url}: {error}"));
+            assert_eq!(origin.endpoint, Endpoint::Tcp(endpoint.to_string()), "{url}");
+            assert_eq!(origin.host, host, "{url}");
+            let expected = server_name.map(|name| ServerName::try_from(name.to_string()).unwrap());
+            match (&origin.scheme, expected) {
+                (Scheme::Http, None) => assert_eq!(origin.scheme.default_port(), 80),
+                (Scheme::Https { server_name }, Some(expected)) => {
+                    assert_eq!(server_name, &expected, "{url}");
+                    assert_eq!(origin.scheme.default_port(), 443);
+                }
+                (scheme, expected) => panic!("{url}: scheme {scheme:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_refused_naming_the_url() {
+        for url in [
+            "",
+            "127.0.0.1:8001",
+            "ftp://processor",
+            "unix:/tmp/processor.sock",
+            "http://",
+            "https://",
+            "http:///payments",
+            "http://:8001",
+            "http://processor:",
+            "http://processor:0",
+            "http://processor:65536",
+            "http://processor:80a",
+            "http://::1",
+            "http://[::1",
+            "http://[::1]x",
+            "http://user@processor",
+            "https://bad_name!",
+            "https://-leading-dash.example",
+        ] {
+            let error = Origin::parse(url).expect_err(url);
+            assert!(error.contains(&format!("{url:?}")), "{url}: {error}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "with_tls")]
+    fn a_plain_client_refuses_an_https_origin() {
+        let _ = HttpClient::new(Origin::parse("https://processor.example").unwrap(), 1);
+    }
 }

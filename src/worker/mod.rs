@@ -4,9 +4,10 @@
 //! 1. **Recover**: every payment left in this thread's processing hash by a previous run is
 //!    resumed as *ambiguous* on the processor and `requestedAt` it was stamped with.
 //! 2. **Dispatch**: while in-flight payments are under the bound, ask the [`router::Router`] for a
-//!    processor; if it names one, take a batch from the queue with [`Store::take`], which stamps
-//!    each payment with that processor and `requestedAt = now` atomically, and start one
-//!    [`settle`] task per payment. If it names none, the payments wait in Redis.
+//!    plan; if it names a processor, take a batch from the queue with [`Store::take`] (all
+//!    payments, or only those that have waited out the hold), which stamps each payment with that
+//!    processor and `requestedAt = now` atomically, and start one [`settle`] task per payment. If
+//!    it holds, the payments wait in Redis.
 //! 3. **Settle** (per payment): attempt, then record on `200`/`422`, re-route with a fresh stamp
 //!    after a definite refusal, or resolve on the same processor after an ambiguous attempt.
 //!
@@ -22,17 +23,17 @@ pub mod router;
 use std::{
     cell::{Cell, RefCell},
     rc::Rc,
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
 
 use crate::{
-    http::{client::Origin, stream::Endpoint},
-    payment::{unix_ms, Processor},
+    http::{client::Origin, stream::Endpoint, tls::TlsConfig},
+    payment::unix_ms,
     redis::Client,
     store::{Store, TakenPayment, SCRIPTS},
 };
 use processor::{LookupOutcome, PayOutcome, ProcessorClient};
-use router::{Router, RouterSettings};
+use router::{Plan, Router, RouterSettings};
 
 /// Everything a worker thread needs, built from `config::WorkerConfig`.
 #[derive(Clone, Debug)]
@@ -44,6 +45,9 @@ pub struct WorkerSettings {
     pub worker_id: String,
     /// The processors, default first.
     pub processors: [Origin; 2],
+    /// TLS for `https://` processors: built once at start-up and shared, so every thread uses
+    /// the same roots and session cache.
+    pub processor_tls: TlsConfig,
     /// Payments in flight (taken and not settled) per thread at most.
     pub inflight_max: usize,
     /// Payments taken from the queue in one step at most.
@@ -94,7 +98,9 @@ pub async fn run(settings: WorkerSettings, thread_index: usize) {
     while client.wait_connected(Duration::from_secs(5)).await.is_err() {
         crate::log::warn(format_args!("waiting for redis at {}", settings.redis));
     }
-    let processors = Rc::new(settings.processors.clone().map(ProcessorClient::new));
+    let tls = &settings.processor_tls;
+    let processors = settings.processors.clone().map(|url| ProcessorClient::new(url, tls.clone()));
+    let processors = Rc::new(processors);
     let router = Rc::new(RefCell::new(Router::new(settings.router)));
     let context = Rc::new(Context {
         store: Store::new(client.clone()),
@@ -151,12 +157,21 @@ async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: us
             continue;
         }
         let now = now_ms();
-        let Some(processor) = context.router.borrow().choose(now) else {
-            monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
-            continue;
+        let plan = context.router.borrow_mut().plan(now);
+        let (processor, accepted_by_ms) = match plan {
+            Plan::Send(processor) => (processor, None),
+            Plan::SendAcceptedBy(processor, cutoff_ms) => (processor, Some(cutoff_ms)),
+            Plan::Hold => {
+                monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
+                continue;
+            }
         };
         let count = room.min(take_batch_max);
-        match context.store.take(&context.processing_key, count, processor, now, &mut batch).await {
+        let taken = context
+            .store
+            .take(&context.processing_key, count, processor, now, accepted_by_ms, &mut batch)
+            .await;
+        match taken {
             Ok(()) => error_backoff_ms = 1,
             Err(error) => {
                 crate::log::warn(format_args!("take failed: {error}"));
@@ -189,12 +204,12 @@ async fn settle(context: &Context, mut taken: TakenPayment, mut pinned_since_ms:
             stamped = true;
         }
         let processor = taken.processor;
-        let started = Instant::now();
+        let started_ms = now_ms();
+        let attempt = context.router.borrow_mut().attempt_started(processor, started_ms);
         let outcome = context.processors[processor.index()]
             .pay(&taken.payment, taken.requested_at_ms, context.timeout)
             .await;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        context.router.borrow_mut().observe(processor, outcome, latency_ms, now_ms());
+        context.router.borrow_mut().observe(processor, (started_ms, attempt), outcome, now_ms());
         if outcome.is_recorded() {
             return record(context, &taken).await;
         }
@@ -235,7 +250,7 @@ async fn settle(context: &Context, mut taken: TakenPayment, mut pinned_since_ms:
 /// after a crash asks the right processor.
 async fn restamp(context: &Context, mut taken: TakenPayment) -> TakenPayment {
     let processor = loop {
-        if let Some(processor) = context.router.borrow().choose(now_ms()) {
+        if let Some(processor) = context.router.borrow_mut().choose(now_ms(), taken.accepted_at_ms) {
             break processor;
         }
         monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
@@ -264,18 +279,4 @@ async fn record(context: &Context, taken: &TakenPayment) {
 async fn sleep_backoff(retries: u32) {
     let backoff_ms = (10u64 << retries.min(7)).min(RETRY_BACKOFF_MS_MAX);
     monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
-}
-
-/// Which processor a payment's attempt is for; used by tests and logs.
-pub fn describe(taken: &TakenPayment) -> String {
-    format!(
-        "{:?} {} cents on {} at {}",
-        taken.payment.correlation_id,
-        taken.payment.amount_cents,
-        match taken.processor {
-            Processor::Default => "default",
-            Processor::Fallback => "fallback",
-        },
-        taken.requested_at_ms
-    )
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::{
-    http::client::{ClientError, HttpClient, Origin},
+    http::{
+        client::{ClientError, HttpClient, Origin},
+        tls::TlsConfig,
+    },
     payment::{write_processor_payment, PaymentRequest},
 };
 
@@ -74,10 +77,10 @@ pub struct ProcessorClient {
 }
 
 impl ProcessorClient {
-    /// A client for the processor at `origin`.
-    pub fn new(origin: Origin) -> Self {
+    /// A client for the processor at `origin`; `tls` is used when it is `https://`.
+    pub fn new(origin: Origin, tls: TlsConfig) -> Self {
         Self {
-            client: HttpClient::new(origin, IDLE_CONNECTIONS_MAX),
+            client: HttpClient::with_tls(origin, IDLE_CONNECTIONS_MAX, tls),
             body: std::cell::RefCell::new(Vec::with_capacity(256)),
         }
     }

@@ -1,19 +1,33 @@
 //! The routing policy: which processor gets the next attempt, or none (hold the payment).
 //!
-//! A pure state machine: it is told what happened ([`Router::observe`], [`Router::set_health`])
-//! and asked what to do ([`Router::choose`]), always with `now_ms` passed in, so the unit tests
-//! run without a clock. `DESIGN.md` explains the rule and its constants.
+//! A pure state machine. It is told what happened ([`Router::observe`], [`Router::set_health`],
+//! [`Router::attempt_started`]) and asked what to do ([`Router::plan`], [`Router::choose`]). The
+//! caller always passes `now_ms`, so the unit tests run without a clock. `DESIGN.md` §5 explains
+//! the rule and every constant.
+//!
+//! # The rule in one paragraph
+//! A processor is *eligible* when it is usable (not reported failing, not resting after a failure
+//! streak, not pushing back with `429`) and *fast*: its expected response time is at most
+//! `latency_max_ms`. That bound is below the consistency audit's margin, so a payment is in our
+//! books before its `requestedAt` can enter an audited window. The default gets every payment while
+//! it is eligible. While it is not, a payment waits for it for at most `hold_max_ms`, counted from
+//! the payment's acceptance or from the start of the default's outage, whichever is earlier; after
+//! that it goes to an eligible fallback. With no eligible processor, payments wait in the queue.
+
+use std::collections::BTreeSet;
 
 use crate::{
     payment::Processor,
     worker::processor::{Health, PayOutcome},
 };
 
-/// Tunables of the policy, each explained in `DESIGN.md`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Tunables of the policy, each explained in `DESIGN.md` §5.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RouterSettings {
-    /// Expected response time above which a processor counts as slow (ms).
-    pub slow_ms: u64,
+    /// Expected response time above which a processor is not used (ms).
+    pub latency_max_ms: u64,
+    /// Longest a payment waits for the default while the fallback could take it (ms).
+    pub hold_max_ms: i64,
     /// Consecutive failures after which a processor is rested.
     pub failure_streak_max: u32,
     /// How long a processor is rested after `failure_streak_max` failures (ms).
@@ -24,16 +38,54 @@ pub struct RouterSettings {
     pub health_ttl_ms: i64,
 }
 
-impl Default for RouterSettings {
-    fn default() -> Self {
+/// The audit's margin in the preview test (the smaller of the two official ones), in ms: a
+/// payment must be in our books within this long of its `requestedAt`.
+pub const AUDIT_MARGIN_MS: u64 = 1500;
+
+/// Slack kept under the audit margin for the answer's trip, the ledger write and scheduling
+/// jitter on a loaded machine (ms).
+pub const AUDIT_SLACK_MS: u64 = 250;
+
+/// The default horizon over which the end of a test is expected, used to price holding (ms).
+pub const HOLD_HORIZON_MS: i64 = 100_000;
+
+impl RouterSettings {
+    /// The defaults for the given fees (basis points), with the hold bound priced by
+    /// [`hold_max_ms_for_fees`] over [`HOLD_HORIZON_MS`].
+    pub fn for_fees(fee_default_basis_points: u32, fee_fallback_basis_points: u32) -> Self {
         Self {
-            slow_ms: 1000,
+            latency_max_ms: AUDIT_MARGIN_MS - AUDIT_SLACK_MS,
+            hold_max_ms: hold_max_ms_for_fees(
+                fee_default_basis_points,
+                fee_fallback_basis_points,
+                HOLD_HORIZON_MS,
+            ),
             failure_streak_max: 3,
             failure_rest_ms: 1000,
             busy_rest_ms: 250,
             health_ttl_ms: 10_000,
         }
     }
+}
+
+/// How long holding a payment for the default can pay for itself.
+///
+/// Holding gains the fee difference `Δ = fee_fallback − fee_default` if the default comes back in
+/// time, and risks the fallback's net `1 − fee_fallback` if the test ends during the hold. With
+/// the end equally likely anywhere in a horizon `T`, the chance it falls in a hold of `H` is `H/T`,
+/// so holding is worth it while `H/T < Δ / (1 − fee_fallback)`. Preview fees (5 %/15 %) give
+/// 11.8 s over 100 s; final fees (7 %/10 %) give 3.3 s. Zero when the fallback is not dearer.
+pub fn hold_max_ms_for_fees(
+    fee_default_basis_points: u32,
+    fee_fallback_basis_points: u32,
+    horizon_ms: i64,
+) -> i64 {
+    assert!(fee_fallback_basis_points < 10_000, "a fee of 100 % leaves nothing to earn");
+    let difference = i64::from(fee_fallback_basis_points) - i64::from(fee_default_basis_points);
+    if difference <= 0 {
+        return 0;
+    }
+    horizon_ms * difference / (10_000 - i64::from(fee_fallback_basis_points))
 }
 
 /// A health report and when it was polled.
@@ -46,7 +98,7 @@ pub struct HealthReport {
 }
 
 /// What the router knows of one processor.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProcessorState {
     /// The latest health report, if any.
     pub health: Option<HealthReport>,
@@ -56,26 +108,55 @@ pub struct ProcessorState {
     pub last_failure_ms: i64,
     /// When the last success (200/422) was observed.
     pub last_success_ms: i64,
-    /// When the last `429` was observed.
+    /// When the last `429` was observed (0: never).
     pub last_busy_ms: i64,
-    /// Smoothed observed response time, ms (`None` until the first observation or report).
+    /// Smoothed response time, ms (`None` until the first observation or report).
     pub latency_ms: Option<f64>,
+    /// Attempts in flight: (start ms, attempt id). The oldest one's age is a latency the router
+    /// sees before any answer comes back.
+    pub inflight: BTreeSet<(i64, u64)>,
 }
 
 /// Weight of a new latency sample in the moving average: reacts within a handful of answers.
 const LATENCY_SMOOTHING: f64 = 0.2;
+
+/// What to do with the payments waiting in the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Send any payment to this processor.
+    Send(Processor),
+    /// Send to this processor only payments accepted at or before this instant (ms); the others
+    /// keep waiting for the default.
+    SendAcceptedBy(Processor, i64),
+    /// Send nothing.
+    Hold,
+}
 
 /// The router's whole state: one [`ProcessorState`] per processor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Router {
     settings: RouterSettings,
     states: [ProcessorState; 2],
+    /// Since when the default has not been eligible (`None`: it is).
+    default_out_since_ms: Option<i64>,
+    /// Source of attempt ids.
+    next_attempt: u64,
 }
 
 impl Router {
     /// A router that knows nothing yet (both processors presumed healthy and fast).
     pub fn new(settings: RouterSettings) -> Self {
-        Self { settings, states: [ProcessorState::default(); 2] }
+        Self {
+            settings,
+            states: [ProcessorState::default(), ProcessorState::default()],
+            default_out_since_ms: None,
+            next_attempt: 0,
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &RouterSettings {
+        &self.settings
     }
 
     /// What the router knows of `processor`.
@@ -84,7 +165,7 @@ impl Router {
     }
 
     /// Takes a health report into account. The reported delay replaces the latency estimate: it
-    /// is the processor's own word, and it is the only news of a processor we stopped using.
+    /// is the processor's own word, and the only news of a processor we stopped using.
     pub fn set_health(&mut self, processor: Processor, report: HealthReport) {
         let state = &mut self.states[processor.index()];
         if state.health.is_some_and(|known| known.polled_at_ms >= report.polled_at_ms) {
@@ -94,10 +175,25 @@ impl Router {
         state.latency_ms = Some(report.health.min_response_time as f64);
     }
 
-    /// Takes the outcome of an attempt that took `latency_ms` into account.
-    pub fn observe(&mut self, processor: Processor, outcome: PayOutcome, latency_ms: u64, now_ms: i64) {
+    /// Registers an attempt sent to `processor` at `now_ms`; returns its id for
+    /// [`Router::observe`].
+    pub fn attempt_started(&mut self, processor: Processor, now_ms: i64) -> u64 {
+        self.next_attempt += 1;
+        self.states[processor.index()].inflight.insert((now_ms, self.next_attempt));
+        self.next_attempt
+    }
+
+    /// Takes the outcome of attempt `attempt` (started at `started_ms`) into account.
+    pub fn observe(
+        &mut self,
+        processor: Processor,
+        attempt: (i64, u64),
+        outcome: PayOutcome,
+        now_ms: i64,
+    ) {
         let state = &mut self.states[processor.index()];
-        let sample = latency_ms as f64;
+        let was_inflight = state.inflight.remove(&(attempt.0, attempt.1));
+        debug_assert!(was_inflight, "observed an attempt that was not started");
         match outcome {
             PayOutcome::Accepted | PayOutcome::AlreadyRecorded => {
                 state.failure_streak = 0;
@@ -110,7 +206,9 @@ impl Router {
             }
             PayOutcome::Refused(_) => {}
         }
+        // 429s and refused connections say nothing about how long a payment takes.
         if !matches!(outcome, PayOutcome::Busy | PayOutcome::Unreachable) {
+            let sample = (now_ms - attempt.0).max(0) as f64;
             state.latency_ms = Some(match state.latency_ms {
                 Some(average) => average + LATENCY_SMOOTHING * (sample - average),
                 None => sample,
@@ -118,7 +216,7 @@ impl Router {
         }
     }
 
-    /// Whether `processor` may be sent an attempt now (it may still be slow).
+    /// Whether `processor` may be sent an attempt now, leaving its speed aside.
     pub fn is_usable(&self, processor: Processor, now_ms: i64) -> bool {
         let settings = &self.settings;
         let state = &self.states[processor.index()];
@@ -133,22 +231,48 @@ impl Router {
         !reported_failing && !resting && !busy
     }
 
-    /// Whether `processor` is expected to answer within `slow_ms`.
-    pub fn is_fast(&self, processor: Processor) -> bool {
+    /// The response time to expect from `processor` now: the smoothed observations (or the
+    /// reported delay), or the age of its oldest attempt in flight if that is larger, so that a
+    /// processor that turns slow is noticed before the first slow answer arrives.
+    pub fn expected_latency_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         let state = &self.states[processor.index()];
-        state.latency_ms.is_none_or(|latency| latency <= self.settings.slow_ms as f64)
+        let oldest_age = state.inflight.first().map_or(0, |(started, _)| (now_ms - started).max(0));
+        state.latency_ms.unwrap_or(0.0).max(oldest_age as f64)
     }
 
-    /// The processor for the next attempt, or `None` to hold the payment.
-    ///
-    /// Default when it is usable and fast; otherwise fallback when usable and fast; otherwise
-    /// whichever is usable, default first (slow beats unpaid); otherwise hold.
-    pub fn choose(&self, now_ms: i64) -> Option<Processor> {
-        let fast = |processor| self.is_usable(processor, now_ms) && self.is_fast(processor);
-        Processor::ALL
-            .into_iter()
-            .find(|processor| fast(*processor))
-            .or_else(|| Processor::ALL.into_iter().find(|processor| self.is_usable(*processor, now_ms)))
+    /// Whether `processor` is usable and fast enough for the audit.
+    pub fn is_eligible(&self, processor: Processor, now_ms: i64) -> bool {
+        self.is_usable(processor, now_ms)
+            && self.expected_latency_ms(processor, now_ms) <= self.settings.latency_max_ms as f64
+    }
+
+    /// What to do with queued payments now (see the module docs).
+    pub fn plan(&mut self, now_ms: i64) -> Plan {
+        if self.is_eligible(Processor::Default, now_ms) {
+            self.default_out_since_ms = None;
+            return Plan::Send(Processor::Default);
+        }
+        let out_since_ms = *self.default_out_since_ms.get_or_insert(now_ms);
+        if !self.is_eligible(Processor::Fallback, now_ms) {
+            return Plan::Hold;
+        }
+        if now_ms - out_since_ms >= self.settings.hold_max_ms {
+            Plan::Send(Processor::Fallback)
+        } else {
+            Plan::SendAcceptedBy(Processor::Fallback, now_ms - self.settings.hold_max_ms)
+        }
+    }
+
+    /// The processor for the next attempt of a payment accepted at `accepted_at_ms`, or `None`
+    /// to hold it.
+    pub fn choose(&mut self, now_ms: i64, accepted_at_ms: i64) -> Option<Processor> {
+        match self.plan(now_ms) {
+            Plan::Send(processor) => Some(processor),
+            Plan::SendAcceptedBy(processor, cutoff_ms) => {
+                (accepted_at_ms <= cutoff_ms).then_some(processor)
+            }
+            Plan::Hold => None,
+        }
     }
 }
 
@@ -158,98 +282,164 @@ mod tests {
     use Processor::{Default as D, Fallback as F};
 
     const NOW: i64 = 1_752_150_896_000;
+    const PREVIEW_FEES: (u32, u32) = (500, 1500);
+    const FINAL_FEES: (u32, u32) = (700, 1000);
+
+    fn router(fees: (u32, u32)) -> Router {
+        Router::new(RouterSettings::for_fees(fees.0, fees.1))
+    }
 
     fn health(failing: bool, min_response_time: u64, polled_at_ms: i64) -> HealthReport {
         HealthReport { health: Health { failing, min_response_time }, polled_at_ms }
     }
 
-    fn router() -> Router {
-        Router::new(RouterSettings::default())
+    /// Runs one attempt of `latency_ms` ending at `end_ms` with `outcome`.
+    fn attempt(router: &mut Router, processor: Processor, outcome: PayOutcome, latency_ms: i64, end_ms: i64) {
+        let started = end_ms - latency_ms;
+        let id = router.attempt_started(processor, started);
+        router.observe(processor, (started, id), outcome, end_ms);
     }
 
     #[test]
-    fn a_fresh_router_prefers_default() {
-        assert_eq!(router().choose(NOW), Some(D));
+    fn hold_bounds_follow_the_fee_difference() {
+        assert_eq!(hold_max_ms_for_fees(PREVIEW_FEES.0, PREVIEW_FEES.1, HOLD_HORIZON_MS), 11_764);
+        assert_eq!(hold_max_ms_for_fees(FINAL_FEES.0, FINAL_FEES.1, HOLD_HORIZON_MS), 3_333);
+        assert_eq!(hold_max_ms_for_fees(1000, 1000, HOLD_HORIZON_MS), 0, "equal fees: never hold");
+        assert_eq!(hold_max_ms_for_fees(1500, 500, HOLD_HORIZON_MS), 0, "cheaper fallback: never hold");
+        let settings = RouterSettings::for_fees(700, 1000);
+        assert_eq!(settings.latency_max_ms, 1250);
+        assert!(settings.latency_max_ms < AUDIT_MARGIN_MS);
+    }
+
+    /// One row of the decision table: the conditions, then the plan expected.
+    struct Case {
+        name: &'static str,
+        fees: (u32, u32),
+        default: (bool, u64),
+        fallback: (bool, u64),
+        default_out_for_ms: i64,
+        expected: Plan,
     }
 
     #[test]
-    fn reported_failing_default_goes_to_fallback_until_it_recovers() {
-        let mut router = router();
-        router.set_health(D, health(true, 0, NOW - 100));
-        assert_eq!(router.choose(NOW), Some(F));
-        router.set_health(D, health(false, 0, NOW + 5000));
-        assert_eq!(router.choose(NOW + 5001), Some(D));
-    }
-
-    #[test]
-    fn a_success_after_a_failing_report_clears_it() {
-        let mut router = router();
-        router.set_health(D, health(true, 0, NOW - 100));
-        router.observe(D, PayOutcome::Accepted, 5, NOW);
-        assert_eq!(router.choose(NOW + 1), Some(D));
-    }
-
-    #[test]
-    fn a_stale_failing_report_is_ignored() {
-        let mut router = router();
-        router.set_health(D, health(true, 0, NOW - 20_000));
-        assert_eq!(router.choose(NOW), Some(D));
-    }
-
-    #[test]
-    fn a_failure_streak_rests_the_processor_then_it_is_tried_again() {
-        let mut router = router();
-        for _ in 0..2 {
-            router.observe(D, PayOutcome::Failed, 3, NOW);
+    fn decision_table_from_health_reports() {
+        let hold_preview = 11_764;
+        let hold_final = 3_333;
+        let cases = [
+            Case { name: "both healthy", fees: FINAL_FEES, default: (false, 0), fallback: (false, 0), default_out_for_ms: 0, expected: Plan::Send(D) },
+            Case { name: "default 1000 ms is still fast", fees: FINAL_FEES, default: (false, 1000), fallback: (false, 0), default_out_for_ms: 0, expected: Plan::Send(D) },
+            Case { name: "fallback failing, default healthy", fees: FINAL_FEES, default: (false, 100), fallback: (true, 0), default_out_for_ms: 0, expected: Plan::Send(D) },
+            Case { name: "default failing, young outage, final fees", fees: FINAL_FEES, default: (true, 0), fallback: (false, 0), default_out_for_ms: 1000, expected: Plan::SendAcceptedBy(F, NOW - hold_final) },
+            Case { name: "default failing, old outage, final fees", fees: FINAL_FEES, default: (true, 0), fallback: (false, 0), default_out_for_ms: hold_final, expected: Plan::Send(F) },
+            Case { name: "default failing, young outage, preview fees", fees: PREVIEW_FEES, default: (true, 100), fallback: (false, 0), default_out_for_ms: 5000, expected: Plan::SendAcceptedBy(F, NOW - hold_preview) },
+            Case { name: "default failing, old outage, preview fees", fees: PREVIEW_FEES, default: (true, 100), fallback: (false, 0), default_out_for_ms: 12_000, expected: Plan::Send(F) },
+            Case { name: "default slow, fallback fast, old outage", fees: FINAL_FEES, default: (false, 2000), fallback: (false, 0), default_out_for_ms: 5000, expected: Plan::Send(F) },
+            Case { name: "default slow, fallback slow", fees: FINAL_FEES, default: (false, 2000), fallback: (false, 1500), default_out_for_ms: 5000, expected: Plan::Hold },
+            Case { name: "default slow, fallback failing", fees: FINAL_FEES, default: (false, 5000), fallback: (true, 0), default_out_for_ms: 5000, expected: Plan::Hold },
+            Case { name: "both failing", fees: PREVIEW_FEES, default: (true, 0), fallback: (true, 0), default_out_for_ms: 20_000, expected: Plan::Hold },
+            Case { name: "default failing and slow, fallback 1000 ms", fees: FINAL_FEES, default: (true, 2000), fallback: (false, 1000), default_out_for_ms: 10_000, expected: Plan::Send(F) },
+            Case { name: "equal fees never hold", fees: (1000, 1000), default: (true, 0), fallback: (false, 0), default_out_for_ms: 1, expected: Plan::Send(F) },
+        ];
+        for case in cases {
+            let mut router = router(case.fees);
+            let start = NOW - case.default_out_for_ms;
+            router.set_health(D, health(case.default.0, case.default.1, start));
+            router.set_health(F, health(case.fallback.0, case.fallback.1, start));
+            // The outage starts when the router first sees it; the reports stay fresh.
+            router.plan(start);
+            router.set_health(D, health(case.default.0, case.default.1, NOW - 1));
+            router.set_health(F, health(case.fallback.0, case.fallback.1, NOW - 1));
+            assert_eq!(router.plan(NOW), case.expected, "{}", case.name);
         }
-        assert_eq!(router.choose(NOW), Some(D), "two failures are not a streak yet");
-        router.observe(D, PayOutcome::Failed, 3, NOW);
-        assert_eq!(router.choose(NOW + 1), Some(F));
-        assert_eq!(router.choose(NOW + 1000), Some(D), "rest is over");
+    }
+
+    #[test]
+    fn choose_applies_the_hold_to_each_payment() {
+        let mut router = router(FINAL_FEES);
+        router.set_health(D, health(true, 0, NOW - 500));
+        router.plan(NOW - 500);
+        assert_eq!(router.choose(NOW, NOW - 100), None, "young payment waits for the default");
+        assert_eq!(router.choose(NOW, NOW - 3_333), Some(F), "old payment goes now");
+        assert_eq!(router.choose(NOW - 500 + 3_333, NOW), Some(F), "old outage: everything goes");
+    }
+
+    #[test]
+    fn a_recovering_default_gets_payments_again() {
+        let mut router = router(PREVIEW_FEES);
+        router.set_health(D, health(true, 0, NOW));
+        assert_eq!(router.plan(NOW + 1), Plan::SendAcceptedBy(F, NOW + 1 - 11_764));
+        router.set_health(D, health(false, 0, NOW + 5000));
+        assert_eq!(router.plan(NOW + 5001), Plan::Send(D));
+        // And the outage clock restarts from zero at the next outage.
+        router.set_health(D, health(true, 0, NOW + 10_000));
+        assert_eq!(router.plan(NOW + 10_001), Plan::SendAcceptedBy(F, NOW + 10_001 - 11_764));
+    }
+
+    #[test]
+    fn a_success_after_a_failing_report_clears_it_and_a_stale_report_is_ignored() {
+        let mut router = router(FINAL_FEES);
+        router.set_health(D, health(true, 0, NOW - 100));
+        attempt(&mut router, D, PayOutcome::Accepted, 5, NOW);
+        assert!(router.is_eligible(D, NOW + 1));
+        let mut router = self::router(FINAL_FEES);
+        router.set_health(D, health(true, 0, NOW - 20_000));
+        assert!(router.is_eligible(D, NOW));
+    }
+
+    #[test]
+    fn observed_failures_rest_the_processor_then_it_is_probed_again() {
+        let mut router = router(FINAL_FEES);
+        for _ in 0..2 {
+            attempt(&mut router, D, PayOutcome::Failed, 3, NOW);
+        }
+        assert!(router.is_eligible(D, NOW), "two failures are not a streak yet");
+        attempt(&mut router, D, PayOutcome::Failed, 3, NOW);
+        assert!(!router.is_eligible(D, NOW + 1));
+        assert!(router.is_eligible(D, NOW + 1000), "rest is over: probe");
+        attempt(&mut router, D, PayOutcome::Accepted, 3, NOW + 1003);
+        assert_eq!(router.state(D).failure_streak, 0);
     }
 
     #[test]
     fn busy_is_back_pressure_not_failure() {
-        let mut router = router();
-        router.observe(D, PayOutcome::Busy, 1, NOW);
+        let mut router = router(FINAL_FEES);
+        attempt(&mut router, D, PayOutcome::Busy, 1, NOW);
         assert_eq!(router.state(D).failure_streak, 0);
-        assert_eq!(router.choose(NOW + 1), Some(F));
-        assert_eq!(router.choose(NOW + 250), Some(D));
+        assert!(!router.is_eligible(D, NOW + 1));
+        assert!(router.is_eligible(D, NOW + 250));
     }
 
     #[test]
-    fn slow_default_loses_to_fast_fallback_and_wins_over_nothing() {
-        let mut router = router();
-        router.set_health(D, health(false, 2000, NOW));
-        assert_eq!(router.choose(NOW), Some(F));
-        router.set_health(F, health(true, 0, NOW));
-        assert_eq!(router.choose(NOW), Some(D), "slow beats unpaid");
+    fn an_attempt_in_flight_too_long_makes_the_processor_slow_before_any_answer() {
+        let mut router = router(FINAL_FEES);
+        router.set_health(D, health(false, 0, NOW - 1));
+        let started = NOW;
+        let id = router.attempt_started(D, started);
+        assert!(router.is_eligible(D, NOW + 1000));
+        assert!(!router.is_eligible(D, NOW + 1251), "the oldest attempt is 1251 ms old");
+        router.observe(D, (started, id), PayOutcome::Accepted, NOW + 1260);
+        assert!(router.state(D).inflight.is_empty());
+        assert!(router.is_eligible(D, NOW + 1261), "one slow answer moves the average by a fifth");
     }
 
     #[test]
-    fn both_failing_holds() {
-        let mut router = router();
-        router.set_health(D, health(true, 0, NOW));
-        router.set_health(F, health(true, 0, NOW));
-        assert_eq!(router.choose(NOW + 1), None);
-    }
-
-    #[test]
-    fn latency_average_follows_observations() {
-        let mut router = router();
-        for _ in 0..30 {
-            router.observe(D, PayOutcome::Accepted, 1500, NOW);
+    fn latency_average_follows_observations_and_a_report_resets_it() {
+        let mut router = router(FINAL_FEES);
+        for step in 0..30 {
+            attempt(&mut router, D, PayOutcome::Accepted, 2000, NOW + step);
         }
-        assert!(!router.is_fast(D));
-        for _ in 0..30 {
-            router.observe(D, PayOutcome::Accepted, 10, NOW);
+        assert!(!router.is_eligible(D, NOW + 100));
+        router.set_health(D, health(false, 0, NOW + 100));
+        assert!(router.is_eligible(D, NOW + 101));
+        for step in 0..30 {
+            attempt(&mut router, D, PayOutcome::Accepted, 10, NOW + 200 + step);
         }
-        assert!(router.is_fast(D));
+        assert!(router.expected_latency_ms(D, NOW + 300) < 20.0);
     }
 
     #[test]
     fn an_older_report_does_not_replace_a_newer_one() {
-        let mut router = router();
+        let mut router = router(FINAL_FEES);
         router.set_health(D, health(false, 0, NOW));
         router.set_health(D, health(true, 0, NOW - 1));
         assert_eq!(router.state(D).health, Some(health(false, 0, NOW)));
