@@ -86,7 +86,8 @@ fn payments_flow_to_default_when_it_is_healthy() {
 
 #[test]
 fn a_failing_default_sends_payments_to_fallback() {
-    let stack = Stack::start(&[]);
+    // A short hold, so the payments do not wait the preview fees' 11.8 s for the default.
+    let stack = Stack::start(&[("HOLD_MAX_MS", "300")]);
     stack.default.set_failure(true);
     let ids = stack.pay_many(40);
     stack.wait_recorded(40);
@@ -96,6 +97,42 @@ fn a_failing_default_sends_payments_to_fallback() {
     assert_eq!(fallback, (40, 40 * 1990));
     assert_eq!(stack.default.admin_summary(""), (0, 0));
     stack.assert_books_agree("");
+    stack.assert_each_paid_once(&ids);
+}
+
+#[test]
+fn a_default_that_recovers_within_the_hold_gets_the_payments() {
+    let stack = Stack::start(&[("HOLD_MAX_MS", "30000")]);
+    stack.default.set_failure(true);
+    // Let the worker learn that the default fails (its first attempts fail and rest it).
+    let early = stack.pay_many(5);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let ids = stack.pay_many(20);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(stack.fallback.admin_summary(""), (0, 0), "the fallback must not take held payments");
+    stack.default.set_failure(false);
+    stack.wait_recorded(25);
+    assert_eq!(stack.api.summary("").0, (25, 25 * 1990), "all paid by the default");
+    stack.assert_books_agree("");
+    stack.assert_each_paid_once(&early);
+    stack.assert_each_paid_once(&ids);
+}
+
+#[test]
+fn a_slow_default_is_not_used_and_the_fallback_takes_over() {
+    // 1600 ms is beyond the router's 1250 ms bound: paying there would break the audit.
+    let stack = Stack::start(&[("HOLD_MAX_MS", "0")]);
+    stack.default.set_delay(1600);
+    // The worker learns the delay from its first payments: in flight too long, then slow answers.
+    let learning = stack.pay_many(5);
+    stack.wait_recorded(5);
+    let ids = stack.pay_many(30);
+    stack.wait_recorded(35);
+    for id in &ids {
+        assert!(stack.fallback.has_payment(id), "{id} was sent to the slow default");
+    }
+    stack.assert_books_agree("");
+    stack.assert_each_paid_once(&learning);
     stack.assert_each_paid_once(&ids);
 }
 
