@@ -70,7 +70,8 @@ impl std::fmt::Debug for CorrelationId {
 /// Why a payment payload was refused. Each variant becomes a `400` with [`PaymentError::reason`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentError {
-    /// The body is not a JSON object with the expected fields and types.
+    /// The body is not a JSON object with exactly the expected fields (a field of the wrong type
+    /// is reported as that field's own error).
     JsonInvalid,
     /// `correlationId` is not a textual UUID.
     CorrelationIdInvalid,
@@ -220,12 +221,14 @@ pub fn parse_processor_payment(
 /// Converts a JSON amount to cents, refusing more than two decimal places.
 ///
 /// A JSON decimal such as `19.90` arrives as the nearest `f64`; scaled by 100 it lands within a
-/// few ulps of an integer exactly when the text had at most two places, so a tolerance far below
-/// one cent and far above the rounding error separates the two cases.
+/// few ulps of an integer exactly when the text had at most two places. Up to
+/// [`AMOUNT_CENTS_MAX`] (1e13 cents) an ulp is under 0.002 cent, while a third decimal place is at
+/// least 0.1 cent away from an integer, so a fixed tolerance of 0.01 cent separates the two.
 ///
 /// # Errors
 /// [`PaymentError::AmountInvalid`] for non-positive, non-finite, over-precise or huge amounts.
 pub fn amount_to_cents(amount: f64) -> Result<u64, PaymentError> {
+    const TOLERANCE_CENTS: f64 = 0.01;
     if !amount.is_finite() || amount <= 0.0 {
         return Err(PaymentError::AmountInvalid);
     }
@@ -234,7 +237,7 @@ pub fn amount_to_cents(amount: f64) -> Result<u64, PaymentError> {
         return Err(PaymentError::AmountInvalid);
     }
     let rounded = scaled.round();
-    if (scaled - rounded).abs() > 1e-6 * rounded.max(1.0) || rounded < 1.0 {
+    if (scaled - rounded).abs() > TOLERANCE_CENTS || rounded < 1.0 {
         return Err(PaymentError::AmountInvalid);
     }
     Ok(rounded as u64)
@@ -298,6 +301,10 @@ pub fn parse_timestamp_ms(text: &[u8]) -> Option<i64> {
 pub fn parse_timestamp_us(text: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(text).ok()?;
     if !text.ends_with('Z') || text.len() < 20 {
+        return None;
+    }
+    // RFC 3339 wants at least one digit after the dot; humantime lets `56.Z` through.
+    if text.contains(".Z") {
         return None;
     }
     let time = humantime::parse_rfc3339(text).ok()?;

@@ -359,7 +359,11 @@ pub fn parse_response(buffer: &[u8]) -> io::Result<Option<ParsedResponse>> {
     for header in response.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             let text = std::str::from_utf8(header.value).map_err(|_| invalid("content-length"))?;
-            let length: usize = text.trim().parse().map_err(|_| invalid("content-length"))?;
+            let text = text.trim();
+            if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) || text.len() > 9 {
+                return Err(invalid("content-length"));
+            }
+            let length: usize = text.parse().map_err(|_| invalid("content-length"))?;
             if length > RESPONSE_BODY_BYTES_MAX || content_length.replace(length).is_some() {
                 return Err(invalid("content-length"));
             }
@@ -395,7 +399,12 @@ pub fn parse_response(buffer: &[u8]) -> io::Result<Option<ParsedResponse>> {
     Ok(Some(ParsedResponse { status, body, len: head_len + length, keep_alive }))
 }
 
-/// Parses `size CRLF data CRLF 0 CRLF CRLF` (at most one data chunk; no trailers).
+/// Longest chunk-size line accepted (size and extensions), CRLF excluded.
+const CHUNK_LINE_BYTES_MAX: usize = 256;
+
+/// Parses `size [;ext] CRLF data CRLF 0 CRLF CRLF` (at most one data chunk; no trailers). The
+/// verdict never depends on how the bytes were split: a line is judged on its length whether or
+/// not its CRLF has arrived.
 fn parse_chunked(buffer: &[u8], start: usize) -> io::Result<Option<(std::ops::Range<usize>, usize)>> {
     let invalid = || io::Error::new(io::ErrorKind::InvalidData, "bad chunked body");
     let mut position = start;
@@ -403,11 +412,22 @@ fn parse_chunked(buffer: &[u8], start: usize) -> io::Result<Option<(std::ops::Ra
     // At most two chunk headers: one data chunk and the last (zero) chunk.
     for _ in 0..2 {
         let rest = &buffer[position.min(buffer.len())..];
-        let Some(line_end) = rest.windows(2).position(|pair| pair == b"\r\n") else {
-            return if rest.len() > 20 { Err(invalid()) } else { Ok(None) };
+        let window = &rest[..rest.len().min(CHUNK_LINE_BYTES_MAX + 2)];
+        // The size part is judged on what has arrived, so a split never changes the verdict.
+        let size_end = window.iter().position(|byte| *byte == b';' || *byte == b'\r');
+        let size_part = &window[..size_end.unwrap_or(window.len())];
+        let digits = size_part.iter().filter(|byte| !matches!(byte, b' ' | b'\t')).count();
+        if digits > 8 || !size_part.iter().all(|byte| byte.is_ascii_hexdigit() || matches!(byte, b' ' | b'\t')) {
+            return Err(invalid());
+        }
+        let Some(line_end) = window.windows(2).position(|pair| pair == b"\r\n") else {
+            return if window.len() > CHUNK_LINE_BYTES_MAX + 1 { Err(invalid()) } else { Ok(None) };
         };
         let size_text = std::str::from_utf8(&rest[..line_end]).map_err(|_| invalid())?;
         let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        if size_text.is_empty() || size_text.len() > 8 || !size_text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return Err(invalid());
+        }
         let size = usize::from_str_radix(size_text, 16).map_err(|_| invalid())?;
         if size > RESPONSE_BODY_BYTES_MAX {
             return Err(invalid());
@@ -427,6 +447,9 @@ fn parse_chunked(buffer: &[u8], start: usize) -> io::Result<Option<(std::ops::Ra
         }
         if buffer.len() < data_start + size + 2 {
             return Ok(None);
+        }
+        if &buffer[data_start + size..data_start + size + 2] != b"\r\n" {
+            return Err(invalid());
         }
         body = Some(data_start..data_start + size);
         position = data_start + size + 2;

@@ -103,6 +103,7 @@ fn read_line(buffer: &[u8], start: usize) -> Result<Option<(&[u8], usize)>, Repl
     let window = buffer.get(start..window_end).unwrap_or(&[]);
     match window.iter().position(|byte| *byte == b'\r' || *byte == b'\n') {
         Some(index) if window[index] == b'\n' => Err(ReplyError::Malformed),
+        Some(index) if index > LINE_BYTES_MAX => Err(ReplyError::TooLong),
         Some(index) => match window.get(index + 1) {
             Some(b'\n') => Ok(Some((&window[..index], start + index + 2))),
             Some(_) => Err(ReplyError::Malformed),
