@@ -35,7 +35,8 @@ fn emit(level: Level, arguments: std::fmt::Arguments<'_>) {
     if enabled(level) {
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("-");
-        eprintln!("{:?} [{name}] {arguments}", level);
+        let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
+        eprintln!("{now} {level:?} [{name}] {arguments}");
     }
 }
 

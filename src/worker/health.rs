@@ -1,10 +1,19 @@
 //! Health polling, coordinated across every worker thread and process through Redis.
 //!
-//! The processors allow one `GET /payments/service-health` per 5 s for all callers together, so
-//! the cluster elects a poller per processor with `SET rinha:health-lock:<d|f> <owner> NX PX 5000`:
-//! whoever gets the lock polls and publishes the answer in `rinha:health:<d|f>`; every thread
-//! reads the published answers every [`HEALTH_READ_INTERVAL_MS`] and feeds them to its router.
-//! The lock expires on its own, so a dead poller is replaced within 5 s.
+//! The processors allow one `GET /payments/service-health` per 5 s for all callers together, and
+//! queue up to two early calls into later windows. So the cluster elects one poller per processor
+//! with `SET rinha:health-lock:<d|f> <owner> NX PX <timeout + 1 s>`: whoever gets the lock polls
+//! and publishes the answer in `rinha:health:<d|f>`. Every thread reads the published answers
+//! every [`HEALTH_READ_INTERVAL_MS`] and feeds them to its router.
+//!
+//! # Staying in step with the processor's windows
+//! An early call is not refused, it is *queued* and answered when its window opens, up to 10 s
+//! later. So the poll waits long enough for a queued answer ([`HEALTH_TIMEOUT`]), and after any
+//! answer (or failure) the lock is re-set to expire [`HEALTH_POLL_INTERVAL_MS`] after it: the next
+//! call then leaves one full window after the last answer, which is when the processor's next
+//! window opens. Calling on a fixed 5 s beat instead drifts into the queue and stays there: each
+//! early call pushes the next window further out. A poller that dies loses its lock within
+//! `HEALTH_TIMEOUT + 1 s`.
 
 use std::{cell::RefCell, rc::Rc, time::Duration};
 
@@ -23,9 +32,12 @@ pub const HEALTH_READ_INTERVAL_MS: u64 = 250;
 /// The processors' limit: one health call per this many milliseconds, cluster-wide.
 pub const HEALTH_POLL_INTERVAL_MS: i64 = 5000;
 
-/// How long to wait for a health answer. The processor may queue our call into a later window,
-/// but the lock spacing keeps us in our own window, so a slow answer means trouble.
-const HEALTH_TIMEOUT: Duration = Duration::from_millis(2000);
+/// How long to wait for a health answer: a call queued behind two others is answered within two
+/// windows (10 s).
+pub const HEALTH_TIMEOUT: Duration = Duration::from_millis(11_000);
+
+/// How long the poller's lock lasts while its call is out: a little longer than the call may take.
+const HEALTH_LOCK_POLLING_MS: u64 = 12_000;
 
 fn health_key(processor: Processor) -> [u8; 14] {
     let mut key = *b"rinha:health:?";
@@ -78,7 +90,7 @@ pub async fn run(
     loop {
         for processor in Processor::ALL {
             let key = health_key(processor);
-                        let published = match client.request(&[b"GET", &key]).await {
+            let published = match client.request(&[b"GET", &key]).await {
                 Ok(Reply::BulkString(value)) => decode_report(&value),
                 _ => None,
             };
@@ -86,7 +98,8 @@ pub async fn run(
             if let Some(report) = published {
                 router.borrow_mut().set_health(processor, report);
             }
-            let stale = published.is_none_or(|report| now_ms - report.polled_at_ms >= HEALTH_POLL_INTERVAL_MS);
+            let stale = published
+                .is_none_or(|report| now_ms - report.polled_at_ms >= HEALTH_POLL_INTERVAL_MS);
             if stale && try_lock(&client, processor, &owner).await {
                 let processors = processors.clone();
                 let router = router.clone();
@@ -102,18 +115,28 @@ pub async fn run(
 
 async fn try_lock(client: &Client, processor: Processor, owner: &str) -> bool {
     let key = lock_key(processor);
-    let interval = itoa::Buffer::new().format(HEALTH_POLL_INTERVAL_MS).to_string();
+    let mut interval = itoa::Buffer::new();
+    let interval = interval.format(HEALTH_LOCK_POLLING_MS).as_bytes();
     matches!(
-        client
-            .request(&[b"SET", &key, owner.as_bytes(), b"NX", b"PX", interval.as_bytes()])
-            .await,
+        client.request(&[b"SET", &key, owner.as_bytes(), b"NX", b"PX", interval]).await,
         Ok(Reply::SimpleString(_))
     )
 }
 
+/// Keeps the lock for one more window from now, so the next poll waits for the processor's next
+/// window whatever happened to this one.
+async fn hold_lock_one_window(client: &Client, processor: Processor) {
+    let key = lock_key(processor);
+    let mut interval = itoa::Buffer::new();
+    let interval = interval.format(HEALTH_POLL_INTERVAL_MS).as_bytes();
+    let _ = client.request(&[b"PEXPIRE", &key, interval]).await;
+}
+
 async fn poll(client: &Client, processor_client: &ProcessorClient, processor: Processor, router: &RefCell<Router>) {
-    let Some(health) = processor_client.health(HEALTH_TIMEOUT).await else {
-        crate::log::debug(format_args!("{} health poll got no answer", processor.name()));
+    let answer = processor_client.health(HEALTH_TIMEOUT).await;
+    hold_lock_one_window(client, processor).await;
+    let Some(health) = answer else {
+        crate::log::warn(format_args!("{} health poll got no answer", processor.name()));
         return;
     };
     let report = HealthReport { health, polled_at_ms: unix_ms(std::time::SystemTime::now()) };

@@ -112,6 +112,9 @@ pub struct ProcessorState {
     pub last_busy_ms: i64,
     /// Smoothed response time, ms (`None` until the first observation or report).
     pub latency_ms: Option<f64>,
+    /// When `latency_ms` last changed. An estimate older than the health TTL is forgotten: with
+    /// no health report and no traffic it would otherwise keep a slow processor out forever.
+    pub latency_updated_ms: i64,
     /// Attempts in flight: (start ms, attempt id). The oldest one's age is a latency the router
     /// sees before any answer comes back.
     pub inflight: BTreeSet<(i64, u64)>,
@@ -173,6 +176,7 @@ impl Router {
         }
         state.health = Some(report);
         state.latency_ms = Some(report.health.min_response_time as f64);
+        state.latency_updated_ms = report.polled_at_ms;
     }
 
     /// Registers an attempt sent to `processor` at `now_ms`; returns its id for
@@ -213,6 +217,7 @@ impl Router {
                 Some(average) => average + LATENCY_SMOOTHING * (sample - average),
                 None => sample,
             });
+            state.latency_updated_ms = now_ms;
         }
     }
 
@@ -237,7 +242,9 @@ impl Router {
     pub fn expected_latency_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         let state = &self.states[processor.index()];
         let oldest_age = state.inflight.first().map_or(0, |(started, _)| (now_ms - started).max(0));
-        state.latency_ms.unwrap_or(0.0).max(oldest_age as f64)
+        let fresh = now_ms - state.latency_updated_ms < self.settings.health_ttl_ms;
+        let estimate = if fresh { state.latency_ms.unwrap_or(0.0) } else { 0.0 };
+        estimate.max(oldest_age as f64)
     }
 
     /// Whether `processor` is usable and fast enough for the audit.
@@ -435,6 +442,17 @@ mod tests {
             attempt(&mut router, D, PayOutcome::Accepted, 10, NOW + 200 + step);
         }
         assert!(router.expected_latency_ms(D, NOW + 300) < 20.0);
+    }
+
+    #[test]
+    fn a_stale_slow_estimate_is_forgotten_so_the_processor_is_tried_again() {
+        let mut router = router(FINAL_FEES);
+        for step in 0..10 {
+            attempt(&mut router, D, PayOutcome::Accepted, 5000, NOW + step);
+        }
+        assert!(!router.is_eligible(D, NOW + 100));
+        assert!(!router.is_eligible(D, NOW + 9_000), "fresh evidence of slowness holds");
+        assert!(router.is_eligible(D, NOW + 10_010), "no news for a health TTL: probe again");
     }
 
     #[test]
