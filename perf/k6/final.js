@@ -4,19 +4,28 @@
 import { buildTest, loadSchedule } from './lib.js';
 
 const schedule = loadSchedule(open(__ENV.SCHEDULE || '../schedules/final.json'));
-const test = buildTest({
-  name: 'final',
-  amount: 20.05,
-  checkUpperMarginMs: 2000,
-  endSummarySource: 'processors',
-  resultsFile: 'final-results.json',
-  fees: { default: 0.07, fallback: 0.10 },
-}, schedule);
+const test = buildTest(
+  {
+    name: 'final',
+    amount: 20.05,
+    checkUpperMarginMs: 2000,
+    endSummarySource: 'processors',
+    resultsFile: 'final-results.json',
+    fees: { default: 0.07, fallback: 0.1 },
+  },
+  schedule,
+);
 
 export const options = test.options;
 export const setup = test.setup;
 export const teardown = test.teardown;
 export const handleSummary = test.handleSummary;
-export function payments() { test.payments(); }
-export function checkConsistency() { test.checkConsistency(); }
-export function driveStages() { test.driveStages(); }
+export function payments() {
+  test.payments();
+}
+export function checkConsistency() {
+  test.checkConsistency();
+}
+export function driveStages() {
+  test.driveStages();
+}

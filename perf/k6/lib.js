@@ -34,7 +34,7 @@ const AUDIT = ['1', 'true', 'yes'].includes(String(__ENV.AUDIT || '').toLowerCas
 
 const processors = { default: DEFAULT_URL, fallback: FALLBACK_URL };
 
-// Metrics. Counters always receive an add(0) so that handleSummary finds them even when empty.
+// Metrics. handleSummary reads a counter that never received a value as 0.
 const acceptedPayments = new Counter('transactions_success');
 const failedPayments = new Counter('transactions_failure');
 const inconsistencyCount = new Counter('payments_inconsistency');
@@ -79,7 +79,11 @@ function adminParams(name) {
 }
 
 function backendParams(name) {
-  return { headers: { 'Content-Type': 'application/json' }, timeout: CLIENT_TIMEOUT, tags: { name } };
+  return {
+    headers: { 'Content-Type': 'application/json' },
+    timeout: CLIENT_TIMEOUT,
+    tags: { name },
+  };
 }
 
 function parseJson(response, what) {
@@ -114,17 +118,28 @@ function emptyProcessorSummary() {
 }
 
 function emptyBackendSummary() {
-  return { default: { totalRequests: 0, totalAmount: 0 }, fallback: { totalRequests: 0, totalAmount: 0 } };
+  return {
+    default: { totalRequests: 0, totalAmount: 0 },
+    fallback: { totalRequests: 0, totalAmount: 0 },
+  };
 }
 
 function applyProcessorConfig(service, config, why) {
-  const delay = http.put(`${processors[service]}/admin/configurations/delay`,
-    JSON.stringify({ delay: Number(config.delay || 0) }), adminParams('PUT /admin/configurations/delay'));
-  const failure = http.put(`${processors[service]}/admin/configurations/failure`,
-    JSON.stringify({ failure: config.failure === true }), adminParams('PUT /admin/configurations/failure'));
+  const delay = http.put(
+    `${processors[service]}/admin/configurations/delay`,
+    JSON.stringify({ delay: Number(config.delay || 0) }),
+    adminParams('PUT /admin/configurations/delay'),
+  );
+  const failure = http.put(
+    `${processors[service]}/admin/configurations/failure`,
+    JSON.stringify({ failure: config.failure === true }),
+    adminParams('PUT /admin/configurations/failure'),
+  );
   if (delay.status !== 200 || failure.status !== 200) {
-    exec.test.abort(`${why}: ${service} processor refused its configuration ` +
-      `(delay HTTP ${delay.status}, failure HTTP ${failure.status})`);
+    exec.test.abort(
+      `${why}: ${service} processor refused its configuration ` +
+        `(delay HTTP ${delay.status}, failure HTTP ${failure.status})`,
+    );
   }
 }
 
@@ -184,22 +199,35 @@ export function buildTest(profile, schedule) {
   function setup() {
     for (const service of ['default', 'fallback']) {
       if (TOKEN !== INITIAL_TOKEN) {
-        const response = http.put(`${processors[service]}/admin/configurations/token`,
+        const response = http.put(
+          `${processors[service]}/admin/configurations/token`,
           JSON.stringify({ token: TOKEN }),
-          { headers: { 'Content-Type': 'application/json', 'X-Rinha-Token': INITIAL_TOKEN },
-            timeout: CLIENT_TIMEOUT });
+          {
+            headers: { 'Content-Type': 'application/json', 'X-Rinha-Token': INITIAL_TOKEN },
+            timeout: CLIENT_TIMEOUT,
+          },
+        );
         if (response.status !== 204) {
-          exec.test.abort(`setup: ${service} processor refused the token (HTTP ${response.status})`);
+          exec.test.abort(
+            `setup: ${service} processor refused the token (HTTP ${response.status})`,
+          );
         }
       }
-      const purge = http.post(`${processors[service]}/admin/purge-payments`, null,
-        adminParams('POST /admin/purge-payments'));
+      const purge = http.post(
+        `${processors[service]}/admin/purge-payments`,
+        null,
+        adminParams('POST /admin/purge-payments'),
+      );
       if (purge.status !== 200) {
         exec.test.abort(`setup: ${service} processor purge failed (HTTP ${purge.status})`);
       }
       applyProcessorConfig(service, { delay: 0, failure: false }, 'setup');
     }
-    const purge = http.post(`${BACKEND_URL}/purge-payments`, null, backendParams('POST /purge-payments'));
+    const purge = http.post(
+      `${BACKEND_URL}/purge-payments`,
+      null,
+      backendParams('POST /purge-payments'),
+    );
     if (purge.status !== 200) {
       console.warn(`setup: backend POST /purge-payments answered HTTP ${purge.status}`);
     }
@@ -229,8 +257,10 @@ export function buildTest(profile, schedule) {
       processorSummaryRequest('fallback', fromIso, toIso),
       backendSummaryRequest(fromIso, toIso),
     ]);
-    const ofDefault = parseJson(defaultResponse, 'default admin summary') || emptyProcessorSummary();
-    const ofFallback = parseJson(fallbackResponse, 'fallback admin summary') || emptyProcessorSummary();
+    const ofDefault =
+      parseJson(defaultResponse, 'default admin summary') || emptyProcessorSummary();
+    const ofFallback =
+      parseJson(fallbackResponse, 'fallback admin summary') || emptyProcessorSummary();
     const ofBackend = parseJson(backendResponse, 'backend summary') || emptyBackendSummary();
     const inconsistencies =
       Math.abs(ofBackend.default.totalRequests - ofDefault.totalRequests) +
@@ -239,9 +269,13 @@ export function buildTest(profile, schedule) {
     consistencyChecks.add(1);
     inconsistentChecks.add(inconsistencies > 0 ? 1 : 0);
     if (inconsistencies > 0) {
-      console.warn(`inconsistency ${inconsistencies} in [${fromIso}, ${toIso}]: ` +
-        `default backend ${ofBackend.default.totalRequests} vs processor ${ofDefault.totalRequests}, ` +
-        `fallback backend ${ofBackend.fallback.totalRequests} vs processor ${ofFallback.totalRequests}`);
+      console.warn(
+        `inconsistency ${inconsistencies} in [${fromIso}, ${toIso}]: ` +
+          `default backend ${ofBackend.default.totalRequests} ` +
+          `vs processor ${ofDefault.totalRequests}, ` +
+          `fallback backend ${ofBackend.fallback.totalRequests} ` +
+          `vs processor ${ofFallback.totalRequests}`,
+      );
     }
     sleep(AUDIT ? AUDIT_INTERVAL_S : CHECK_INTERVAL_S);
   }
@@ -253,35 +287,44 @@ export function buildTest(profile, schedule) {
       if (waitMs > 0) sleep(waitMs / 1000);
       applyProcessorConfig('default', stage.default || {}, `stage at ${stage.at_s} s`);
       applyProcessorConfig('fallback', stage.fallback || {}, `stage at ${stage.at_s} s`);
-      console.log(`stage at ${stage.at_s} s: default ${JSON.stringify(stage.default)}, ` +
-        `fallback ${JSON.stringify(stage.fallback)}`);
+      console.log(
+        `stage at ${stage.at_s} s: default ${JSON.stringify(stage.default)}, ` +
+          `fallback ${JSON.stringify(stage.fallback)}`,
+      );
     }
   }
 
   function teardown() {
     const toIso = new Date().toISOString();
-    const fromIso = new Date(Date.now() - (schedule.durationS + END_WINDOW_MARGIN_S) * 1000).toISOString();
+    const fromIso = new Date(
+      Date.now() - (schedule.durationS + END_WINDOW_MARGIN_S) * 1000,
+    ).toISOString();
     const [defaultResponse, fallbackResponse, backendResponse] = http.batch([
       processorSummaryRequest('default', fromIso, toIso),
       processorSummaryRequest('fallback', fromIso, toIso),
       backendSummaryRequest(fromIso, toIso),
     ]);
-    const ofDefault = parseJson(defaultResponse, 'end: default admin summary') || emptyProcessorSummary();
-    const ofFallback = parseJson(fallbackResponse, 'end: fallback admin summary') || emptyProcessorSummary();
+    const ofDefault =
+      parseJson(defaultResponse, 'end: default admin summary') || emptyProcessorSummary();
+    const ofFallback =
+      parseJson(fallbackResponse, 'end: fallback admin summary') || emptyProcessorSummary();
     const ofBackend = parseJson(backendResponse, 'end: backend summary') || emptyBackendSummary();
     const defaultFeeRate = Number(ofDefault.feePerTransaction) || profile.fees.default;
     const fallbackFeeRate = Number(ofFallback.feePerTransaction) || profile.fees.fallback;
     // Final: the processors' books. Preview: what the backend says it paid.
-    const source = profile.endSummarySource === 'backend'
-      ? { default: ofBackend.default, fallback: ofBackend.fallback }
-      : { default: ofDefault, fallback: ofFallback };
+    const source =
+      profile.endSummarySource === 'backend'
+        ? { default: ofBackend.default, fallback: ofBackend.fallback }
+        : { default: ofDefault, fallback: ofFallback };
     endTotals.defaultRequests.add(Number(source.default.totalRequests));
     endTotals.defaultAmount.add(Number(source.default.totalAmount));
     endTotals.defaultFee.add(defaultFeeRate * Number(source.default.totalAmount));
     endTotals.fallbackRequests.add(Number(source.fallback.totalRequests));
     endTotals.fallbackAmount.add(Number(source.fallback.totalAmount));
     endTotals.fallbackFee.add(fallbackFeeRate * Number(source.fallback.totalAmount));
-    endTotals.backendRequests.add(ofBackend.default.totalRequests + ofBackend.fallback.totalRequests);
+    endTotals.backendRequests.add(
+      ofBackend.default.totalRequests + ofBackend.fallback.totalRequests,
+    );
     endTotals.processorRequests.add(ofDefault.totalRequests + ofFallback.totalRequests);
   }
 
@@ -290,7 +333,11 @@ export function buildTest(profile, schedule) {
     const table = scoreTable(score, data, profile, schedule);
     const directory = __ENV.RESULTS_DIR ? `${__ENV.RESULTS_DIR}/` : './';
     const output = { stdout: table };
-    output[`${directory}${profile.resultsFile}`] = JSON.stringify(officialResults(score, schedule), null, 2);
+    output[`${directory}${profile.resultsFile}`] = JSON.stringify(
+      officialResults(score, schedule),
+      null,
+      2,
+    );
     if (__ENV.RESULTS_DIR) {
       output[`${directory}score.txt`] = table;
       output[`${directory}score.json`] = JSON.stringify(score, null, 2);
@@ -326,7 +373,8 @@ export function computeScore(data, profile, schedule) {
   const fees = defaultFee + fallbackFee;
   const net = gross - fees;
   const accepted = metricCount(data, 'transactions_success');
-  const recorded = metricCount(data, 'default_total_requests') + metricCount(data, 'fallback_total_requests');
+  const recorded =
+    metricCount(data, 'default_total_requests') + metricCount(data, 'fallback_total_requests');
   return {
     profile: profile.name,
     schedule: schedule.name,
@@ -344,8 +392,16 @@ export function computeScore(data, profile, schedule) {
     lag: accepted - recorded,
     backend_total_requests: metricCount(data, 'backend_total_requests'),
     processors_total_requests: metricCount(data, 'processors_total_requests'),
-    default: { requests: metricCount(data, 'default_total_requests'), amount: defaultAmount, fee: defaultFee },
-    fallback: { requests: metricCount(data, 'fallback_total_requests'), amount: fallbackAmount, fee: fallbackFee },
+    default: {
+      requests: metricCount(data, 'default_total_requests'),
+      amount: defaultAmount,
+      fee: defaultFee,
+    },
+    fallback: {
+      requests: metricCount(data, 'fallback_total_requests'),
+      amount: fallbackAmount,
+      fee: fallbackFee,
+    },
     gross,
     fees,
     net,
@@ -365,7 +421,8 @@ function officialResults(score, schedule) {
     total_liquido: score.score,
     total_bruto: score.gross,
     total_taxas: score.fees,
-    descricao: "'total_liquido' is the score: net * (1 + p99.bonus - multa.porcentagem), " +
+    descricao:
+      "'total_liquido' is the score: net * (1 + p99.bonus - multa.porcentagem), " +
       'net = total_bruto - total_taxas',
     p99: {
       valor: `${score.p99_ms}ms`,
@@ -394,7 +451,8 @@ function officialResults(score, schedule) {
     pagamentos_solicitados: {
       qtd_sucesso: score.accepted,
       qtd_falha: score.failed,
-      descricao: "'qtd_sucesso': POST /payments answered 200/201/202/204; 'qtd_falha': anything else",
+      descricao:
+        "'qtd_sucesso': POST /payments answered 200/201/202/204; 'qtd_falha': anything else",
     },
     pagamentos_realizados_default: {
       total_bruto: score.default.amount,
@@ -422,24 +480,43 @@ function money(value) {
 
 function scoreTable(score, data, profile, schedule) {
   const lines = [];
-  const feeText = `fees ${round2(profile.fees.default * 100)}% / ${round2(profile.fees.fallback * 100)}%`;
+  const feeText =
+    `fees ${round2(profile.fees.default * 100)}% / ` + `${round2(profile.fees.fallback * 100)}%`;
   lines.push('');
-  lines.push(`=== rinha score: ${profile.name} profile, schedule ${schedule.name}, ` +
-    `${schedule.maxUsers} users, ${schedule.durationS} s, ${feeText}${AUDIT ? ', audit' : ''} ===`);
-  lines.push(`p99 (all successful requests) ${pad(score.p99_ms.toFixed(2), 12)} ms` +
-    `   bonus ${round2(score.bonus * 100)}%`);
-  lines.push(`POST /payments accepted p50/p99/max ${score.payment_p50_ms.toFixed(2)} / ` +
-    `${score.payment_p99_ms.toFixed(2)} / ${score.payment_max_ms.toFixed(2)} ms`);
-  lines.push(`inconsistencies ${pad(score.inconsistencies, 24)}   fine ${score.fine * 100}%` +
-    `   (${score.consistency_checks_inconsistent} of ${score.consistency_checks} checks)`);
-  lines.push(`lag ${pad(score.lag, 36)}   accepted ${score.accepted}, recorded ${score.recorded}, ` +
-    `failed POSTs ${score.failed}`);
-  lines.push(`end totals: backend ${score.backend_total_requests}, processors ${score.processors_total_requests}`);
+  lines.push(
+    `=== rinha score: ${profile.name} profile, schedule ${schedule.name}, ` +
+      `${schedule.maxUsers} users, ${schedule.durationS} s, ${feeText}` +
+      `${AUDIT ? ', audit' : ''} ===`,
+  );
+  lines.push(
+    `p99 (all successful requests) ${pad(score.p99_ms.toFixed(2), 12)} ms` +
+      `   bonus ${round2(score.bonus * 100)}%`,
+  );
+  lines.push(
+    `POST /payments accepted p50/p99/max ${score.payment_p50_ms.toFixed(2)} / ` +
+      `${score.payment_p99_ms.toFixed(2)} / ${score.payment_max_ms.toFixed(2)} ms`,
+  );
+  lines.push(
+    `inconsistencies ${pad(score.inconsistencies, 24)}   fine ${score.fine * 100}%` +
+      `   (${score.consistency_checks_inconsistent} of ${score.consistency_checks} checks)`,
+  );
+  lines.push(
+    `lag ${pad(score.lag, 36)}   accepted ${score.accepted}, recorded ${score.recorded}, ` +
+      `failed POSTs ${score.failed}`,
+  );
+  lines.push(
+    `end totals: backend ${score.backend_total_requests}, ` +
+      `processors ${score.processors_total_requests}`,
+  );
   lines.push(`             ${pad('payments', 10)} ${pad('amount', 14)} ${pad('fees', 12)}`);
-  lines.push(`default      ${pad(score.default.requests, 10)} ${pad(money(score.default.amount), 14)} ` +
-    `${pad(money(score.default.fee), 12)}`);
-  lines.push(`fallback     ${pad(score.fallback.requests, 10)} ${pad(money(score.fallback.amount), 14)} ` +
-    `${pad(money(score.fallback.fee), 12)}`);
+  lines.push(
+    `default      ${pad(score.default.requests, 10)} ${pad(money(score.default.amount), 14)} ` +
+      `${pad(money(score.default.fee), 12)}`,
+  );
+  lines.push(
+    `fallback     ${pad(score.fallback.requests, 10)} ${pad(money(score.fallback.amount), 14)} ` +
+      `${pad(money(score.fallback.fee), 12)}`,
+  );
   lines.push(`gross ${money(score.gross)}   fees ${money(score.fees)}   net ${money(score.net)}`);
   lines.push(`SCORE ${money(score.score)}`);
   lines.push(`http requests ${score.http_requests}, iterations ${metricCount(data, 'iterations')}`);

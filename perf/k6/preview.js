@@ -4,19 +4,28 @@
 import { buildTest, loadSchedule } from './lib.js';
 
 const schedule = loadSchedule(open(__ENV.SCHEDULE || '../schedules/preview.json'));
-const test = buildTest({
-  name: 'preview',
-  amount: 19.9,
-  checkUpperMarginMs: 1500,
-  endSummarySource: 'backend',
-  resultsFile: 'partial-results.json',
-  fees: { default: 0.05, fallback: 0.15 },
-}, schedule);
+const test = buildTest(
+  {
+    name: 'preview',
+    amount: 19.9,
+    checkUpperMarginMs: 1500,
+    endSummarySource: 'backend',
+    resultsFile: 'partial-results.json',
+    fees: { default: 0.05, fallback: 0.15 },
+  },
+  schedule,
+);
 
 export const options = test.options;
 export const setup = test.setup;
 export const teardown = test.teardown;
 export const handleSummary = test.handleSummary;
-export function payments() { test.payments(); }
-export function checkConsistency() { test.checkConsistency(); }
-export function driveStages() { test.driveStages(); }
+export function payments() {
+  test.payments();
+}
+export function checkConsistency() {
+  test.checkConsistency();
+}
+export function driveStages() {
+  test.driveStages();
+}

@@ -41,9 +41,11 @@ export function setup() {
 }
 
 export default function () {
-  const response = http.post(`${BACKEND_URL}/payments`,
+  const response = http.post(
+    `${BACKEND_URL}/payments`,
     JSON.stringify({ correlationId: uuidv4(), amount: 19.9 }),
-    { headers: { 'Content-Type': 'application/json' }, timeout: '1500ms' });
+    { headers: { 'Content-Type': 'application/json' }, timeout: '1500ms' },
+  );
   if (ACCEPTED_STATUSES.includes(response.status)) {
     accepted.add(1);
     acceptedDuration.add(response.timings.duration);
@@ -67,8 +69,10 @@ export function handleSummary(data) {
     p99_ms: values['p(99)'],
     max_ms: values.max,
   };
-  const line = `rate ${RATE}/s for ${DURATION_S} s: accepted ${result.accepted}, refused ` +
-    `${result.refused}, dropped ${result.dropped_iterations}, p50 ${Number(result.p50_ms).toFixed(3)} ms, ` +
+  const line =
+    `rate ${RATE}/s for ${DURATION_S} s: accepted ${result.accepted}, refused ` +
+    `${result.refused}, dropped ${result.dropped_iterations}, ` +
+    `p50 ${Number(result.p50_ms).toFixed(3)} ms, ` +
     `p99 ${Number(result.p99_ms).toFixed(3)} ms, max ${Number(result.max_ms).toFixed(3)} ms\n`;
   const output = { stdout: line };
   if (__ENV.RESULTS_FILE) output[__ENV.RESULTS_FILE] = JSON.stringify(result, null, 2);

@@ -38,14 +38,25 @@ PROCESSOR_URLS = {
     "http://payment-processor-default:8080": 3,
     "http://payment-processor-fallback:8080": 4,
 }
-INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+INTERPOLATION = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-MEMORY_UNIT_BYTES = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2,
-                     "g": 1024 ** 3, "gb": 1024 ** 3}
+MEMORY_UNIT_BYTES = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+}
 
 
 def interpolate(value):
     """Compose-style variable interpolation of one string."""
+
     def replace(match):
         name = match.group(1) or match.group(4)
         operator, default = match.group(2), match.group(3)
@@ -55,6 +66,7 @@ def interpolate(value):
         if operator == "-" and current is None:
             return default
         return current or ""
+
     return INTERPOLATION.sub(replace, value.replace("$$", "\0")).replace("\0", "$")
 
 
@@ -77,7 +89,7 @@ def start_order(services):
             raise SystemExit(f"compose_native: depends_on cycle through {name}")
         visiting.add(name)
         depends = services[name].get("depends_on") or []
-        for dependency in (depends.keys() if isinstance(depends, dict) else depends):
+        for dependency in depends.keys() if isinstance(depends, dict) else depends:
             visit(dependency)
         visiting.discard(name)
         order.append(name)
@@ -99,8 +111,13 @@ def service_kind(service):
 def environment_items(service):
     environment = service.get("environment") or {}
     if isinstance(environment, dict):
-        return [(str(key), "" if value is None else str(value)) for key, value in environment.items()]
-    return [tuple(str(item).split("=", 1)) if "=" in str(item) else (str(item), "") for item in environment]
+        return [
+            (str(key), "" if value is None else str(value)) for key, value in environment.items()
+        ]
+    return [
+        tuple(str(item).split("=", 1)) if "=" in str(item) else (str(item), "")
+        for item in environment
+    ]
 
 
 def memory_bytes(value):
@@ -135,7 +152,9 @@ def write_service(plan_dir, name, service, compose_dir, socket_dir, urls):
     if isinstance(command, str):
         raise SystemExit(f"compose_native: {name}: write command as a list, not a shell string")
     argv = [rewrite(word, socket_dir, urls) for word in command]
-    environment = [(key, rewrite(value, socket_dir, urls)) for key, value in environment_items(service)]
+    environment = [
+        (key, rewrite(value, socket_dir, urls)) for key, value in environment_items(service)
+    ]
     limits = (((service.get("deploy") or {}).get("resources") or {}).get("limits")) or {}
     cpus = limits.get("cpus")
     quota = int(Decimal(str(cpus)) * CFS_PERIOD_US) if cpus is not None else -1
@@ -143,7 +162,7 @@ def write_service(plan_dir, name, service, compose_dir, socket_dir, urls):
     unix_listen = ""
     for key, value in environment:
         if key.endswith("_LISTEN") and value.startswith("unix:"):
-            unix_listen = value[len("unix:"):]
+            unix_listen = value[len("unix:") :]
     if kind == "redis" and "--unixsocket" in argv:
         unix_listen = argv[argv.index("--unixsocket") + 1]
     (directory / "kind").write_text(kind + "\n")
@@ -165,7 +184,9 @@ def main(argv):
     compose_path = Path(compose_path).resolve()
     compose = yaml.safe_load(compose_path.read_text())
     services = compose.get("services") or {}
-    urls = {url: (default_url if slot == 3 else fallback_url) for url, slot in PROCESSOR_URLS.items()}
+    urls = {
+        url: (default_url if slot == 3 else fallback_url) for url, slot in PROCESSOR_URLS.items()
+    }
     plan = Path(plan_dir)
     plan.mkdir(parents=True, exist_ok=True)
     order = start_order(services)

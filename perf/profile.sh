@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# CPU flamegraphs of the API and worker processes under load, on the native stack.
+#
+# Starts the stack (perf/lib/stack.sh, the same code as run-tests.sh), drives it with
+# perf/k6/rate.js (RATE POST /payments per second), samples api1, api2 and the worker with
+# `perf record -e cpu-clock` while the load runs, and renders one SVG per service with inferno into
+# flamegraphs/<service>.svg.
+#
+# Call graphs: --call-graph fp (default) builds a separate copy of the binaries with frame pointers
+# (CARGO_TARGET_DIR=target/profiling, RUSTFLAGS=-Cforce-frame-pointers=yes), because the release
+# profile omits them and fp unwinding would be cut short; --call-graph dwarf profiles the normal
+# release binaries with DWARF unwinding (larger perf.data, slower to process).
+#
+# Usage: perf/profile.sh [--duration S] [--rate N] [--frequency HZ] [--call-graph fp|dwarf]
+#                        [--no-install] [--no-build]
+# Output: flamegraphs/{api1,api2,worker}.svg, and results/profile-<UTC timestamp>/ (perf.data,
+# folded stacks, logs).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=perf/lib/stack.sh
+source "$ROOT/perf/lib/stack.sh"
+
+DURATION_S=30
+RATE=600
+FREQUENCY_HZ=499
+CALL_GRAPH=fp
+INSTALL=1
+BUILD=1
+WARMUP_S=3
+PROFILED_SERVICES=(api1 api2 worker)
+
+while (($# > 0)); do
+  case $1 in
+    --duration) DURATION_S=${2:?}; shift ;;
+    --rate) RATE=${2:?}; shift ;;
+    --frequency) FREQUENCY_HZ=${2:?}; shift ;;
+    --call-graph) CALL_GRAPH=${2:?}; shift ;;
+    --no-install) INSTALL=0 ;;
+    --no-build) BUILD=0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    *) echo "profile: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ $CALL_GRAPH != fp && $CALL_GRAPH != dwarf ]]; then
+  echo "profile: --call-graph fp|dwarf" >&2
+  exit 2
+fi
+if ((DURATION_S <= WARMUP_S + 2)); then
+  echo "profile: --duration must exceed $((WARMUP_S + 2)) s" >&2
+  exit 2
+fi
+
+OUT=$ROOT/results/profile-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT" "$ROOT/flamegraphs"
+export DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
+K6_PID=
+
+log() {
+  printf '[profile %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
+}
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
+  stack_stop
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+install_tools() {
+  command -v perf >/dev/null || {
+    log "installing linux-perf with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null
+  }
+  command -v inferno-flamegraph >/dev/null || {
+    log "installing inferno with cargo (a few minutes)"
+    cargo install --locked inferno >"$OUT/cargo-install-inferno.log" 2>&1
+  }
+}
+
+build_binaries() {
+  if [[ $CALL_GRAPH == fp ]]; then
+    log "building with frame pointers into target/profiling"
+    (cd "$ROOT" && CARGO_TARGET_DIR=$ROOT/target/profiling \
+      RUSTFLAGS="${RUSTFLAGS:-} -C force-frame-pointers=yes" cargo build --release) \
+      >"$OUT/cargo-build.log" 2>&1 || { tail -n 30 "$OUT/cargo-build.log" >&2; exit 1; }
+    export RINHA_BIN_DIR=$ROOT/target/profiling/release
+  else
+    (cd "$ROOT" && cargo build --release) >"$OUT/cargo-build.log" 2>&1 ||
+      { tail -n 30 "$OUT/cargo-build.log" >&2; exit 1; }
+  fi
+}
+
+stack_init "$ROOT" "$OUT/run"
+if ((INSTALL == 1)); then
+  stack_install_deps
+  install_tools
+fi
+((BUILD == 0)) || build_binaries
+stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
+stack_start_services
+stack_wait_ready 15 1
+
+pids=()
+for service in "${PROFILED_SERVICES[@]}"; do
+  pids+=("$(stack_pid "$service")")
+done
+log "load: $RATE payments/s for $DURATION_S s; sampling ${PROFILED_SERVICES[*]} (pids ${pids[*]})"
+(cd "$ROOT/perf/k6" && exec k6 run --quiet --no-color -e RATE="$RATE" -e DURATION_S="$DURATION_S" \
+  -e DEFAULT_URL="http://127.0.0.1:$STACK_DEFAULT_PORT" \
+    -e FALLBACK_URL="http://127.0.0.1:$STACK_FALLBACK_PORT" \
+    -e PURGE=1 -e RESULTS_FILE="$OUT/load.json" rate.js) >"$OUT/k6.log" 2>&1 &
+K6_PID=$!
+sleep "$WARMUP_S"
+if [[ $CALL_GRAPH == fp ]]; then graph=(-g); else graph=(--call-graph "dwarf,16384"); fi
+(IFS=,; perf record -e cpu-clock -F "$FREQUENCY_HZ" "${graph[@]}" -p "${pids[*]}" \
+  -o "$OUT/perf.data" -- sleep $((DURATION_S - WARMUP_S - 1))) >"$OUT/perf-record.log" 2>&1 ||
+  { cat "$OUT/perf-record.log" >&2; exit 1; }
+wait "$K6_PID" || log "k6 exited with status $?"
+K6_PID=
+tail -n 1 "$OUT/k6.log" >&2
+
+for index in "${!PROFILED_SERVICES[@]}"; do
+  service=${PROFILED_SERVICES[$index]}
+  perf script -i "$OUT/perf.data" --pid "${pids[$index]}" 2>>"$OUT/perf-script.log" |
+    inferno-collapse-perf >"$OUT/$service.folded"
+  if [[ ! -s $OUT/$service.folded ]]; then
+    log "WARNING: no samples for $service"
+    continue
+  fi
+  title="$service: $RATE payments/s, cpu-clock ${FREQUENCY_HZ} Hz, $CALL_GRAPH"
+  inferno-flamegraph --title "$title" \
+    <"$OUT/$service.folded" >"$ROOT/flamegraphs/$service.svg"
+  log "flamegraphs/$service.svg ($(wc -l <"$OUT/$service.folded") distinct stacks)"
+done
+log "perf data and folded stacks in $OUT"
