@@ -150,6 +150,40 @@ fn take_drops_duplicates_and_recover_returns_the_stamped_attempts() {
 }
 
 #[test]
+fn a_batch_record_adds_each_payment_once_even_when_repeated() {
+    let redis = Redis::start();
+    on_both_drivers(|| async {
+        let store = connect(&redis).await;
+        store.purge().await.unwrap();
+        let key: &[u8] = b"rinha:processing:batch-test";
+        let payments: Vec<TakenPayment> = (0..250u64)
+            .map(|index| TakenPayment {
+                payment: PaymentRequest { correlation_id: id(5000 + index), amount_cents: 100 + index },
+                processor: if index % 4 == 0 { Processor::Fallback } else { Processor::Default },
+                requested_at_ms: 1_752_150_896_000 + (index as i64) * 37,
+                accepted_at_ms: 0,
+            })
+            .collect();
+        for taken in &payments {
+            store.stamp(key, taken).await.unwrap();
+        }
+        let mut packed = Vec::new();
+        for taken in payments.iter().chain(payments.iter().take(10)) {
+            rinha::store::pack_record(&mut packed, taken);
+        }
+        assert_eq!(store.record_packed(key, &packed).await.unwrap(), 250, "repeats in a batch add nothing");
+        assert_eq!(store.record_packed(key, &packed).await.unwrap(), 0, "a replayed batch adds nothing");
+        assert!(store.recover(key).await.unwrap().is_empty(), "every recorded payment is settled");
+        let mut expected = [Totals::default(); 2];
+        for taken in &payments {
+            expected[taken.processor.index()].requests += 1;
+            expected[taken.processor.index()].amount_cents += taken.payment.amount_cents;
+        }
+        assert_eq!(store.summary(None, None).await.unwrap(), (expected[0], expected[1]));
+    });
+}
+
+#[test]
 fn take_with_a_cutoff_takes_only_payments_accepted_by_then_oldest_first() {
     let redis = Redis::start();
     on_both_drivers(|| async {

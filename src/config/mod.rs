@@ -185,6 +185,7 @@ impl WorkerConfig {
             processor_tls: processor_tls()?,
             inflight_max: parsed("WORKER_INFLIGHT_MAX", 2000usize)?,
             take_batch_max: parsed("WORKER_TAKE_BATCH_MAX", 100usize)?,
+            take_rate_max: parsed("WORKER_TAKE_RATE_MAX", 1500u32)?,
             timeout_ms: parsed("PROCESSOR_TIMEOUT_MS", 10_000u64)?,
             settle_ms: parsed("AMBIGUOUS_SETTLE_MS", 20_000i64)?,
             router: router_settings(fees_basis_points)?,
@@ -198,8 +199,11 @@ impl WorkerConfig {
         if config.threads == 0 || config.threads > 64 {
             return Err("WORKER_THREADS must be between 1 and 64".into());
         }
-        if config.settings.inflight_max == 0 || config.settings.take_batch_max == 0 {
-            return Err("WORKER_INFLIGHT_MAX and WORKER_TAKE_BATCH_MAX must be positive".into());
+        if config.settings.inflight_max == 0
+            || config.settings.take_batch_max == 0
+            || config.settings.take_rate_max == 0
+        {
+            return Err("WORKER_INFLIGHT_MAX, WORKER_TAKE_BATCH_MAX and WORKER_TAKE_RATE_MAX must be positive".into());
         }
         if config.settings.timeout_ms == 0 || config.settings.settle_ms < config.settings.timeout_ms as i64 {
             return Err("PROCESSOR_TIMEOUT_MS must be positive and at most AMBIGUOUS_SETTLE_MS".into());

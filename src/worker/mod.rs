@@ -18,6 +18,7 @@
 
 pub mod health;
 pub mod processor;
+pub mod recorder;
 pub mod router;
 
 use std::{
@@ -33,6 +34,7 @@ use crate::{
     store::{Store, TakenPayment, SCRIPTS},
 };
 use processor::{LookupOutcome, PayOutcome, ProcessorClient};
+use recorder::Recorder;
 use router::{Plan, Router, RouterSettings};
 
 /// Everything a worker thread needs, built from `config::WorkerConfig`.
@@ -52,6 +54,8 @@ pub struct WorkerSettings {
     pub inflight_max: usize,
     /// Payments taken from the queue in one step at most.
     pub take_batch_max: usize,
+    /// Payments taken from the queue per second at most (a backlog drains at this rate).
+    pub take_rate_max: u32,
     /// How long an attempt may take before it counts as ambiguous (ms).
     pub timeout_ms: u64,
     /// How long after its last ambiguous attempt a payment that the processor does not have may
@@ -85,6 +89,7 @@ struct Context {
     timeout: Duration,
     settle_ms: i64,
     inflight: Cell<usize>,
+    recorder: Rc<Recorder>,
 }
 
 fn now_ms() -> i64 {
@@ -114,11 +119,17 @@ pub async fn run(settings: WorkerSettings, thread_index: usize) {
         timeout: Duration::from_millis(settings.timeout_ms),
         settle_ms: settings.settle_ms,
         inflight: Cell::new(0),
+        recorder: Rc::new(Recorder::default()),
     });
+    monoio::spawn(recorder::run(
+        context.recorder.clone(),
+        context.store.clone(),
+        context.processing_key.clone(),
+    ));
     let owner = format!("{}:{thread_index}:{}", settings.worker_id, std::process::id());
     monoio::spawn(health::run(client, processors, router, owner));
     recover(&context).await;
-    dispatch(&context, settings.inflight_max, settings.take_batch_max).await;
+    dispatch(&context, settings.inflight_max, settings.take_batch_max, settings.take_rate_max).await;
 }
 
 /// Resumes every payment a previous run left in this thread's processing hash.
@@ -151,11 +162,26 @@ fn start_settle(context: &Rc<Context>, taken: TakenPayment, pinned_since_ms: Opt
 }
 
 /// Takes payments from the queue whenever the router names a processor and there is room.
-async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: usize) {
+///
+/// A token bucket bounds the take rate: a backlog left by an outage drains at `take_rate_max`
+/// instead of all at once, because every payment costs Redis CPU and Redis also serves the API's
+/// hot path under a small CPU quota; a burst there shows up directly in the API's p99.
+async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: usize, take_rate_max: u32) {
     let mut batch = Vec::with_capacity(take_batch_max);
     let mut error_backoff_ms = 1;
+    // Tokens are payments; the bucket holds at most one batch, refilled at take_rate_max per second.
+    let mut tokens = take_batch_max as f64;
+    let mut refilled_at = std::time::Instant::now();
     loop {
-        let room = inflight_max.saturating_sub(context.inflight.get());
+        let elapsed_s = refilled_at.elapsed().as_secs_f64();
+        refilled_at = std::time::Instant::now();
+        tokens = (tokens + elapsed_s * f64::from(take_rate_max)).min(take_batch_max as f64);
+        if tokens < 1.0 {
+            monoio::time::sleep(Duration::from_millis(FULL_POLL_MS)).await;
+            continue;
+        }
+        let unsettled = context.inflight.get() + context.recorder.unsettled();
+        let room = inflight_max.saturating_sub(unsettled);
         if room == 0 {
             monoio::time::sleep(Duration::from_millis(FULL_POLL_MS)).await;
             continue;
@@ -170,7 +196,7 @@ async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: us
                 continue;
             }
         };
-        let count = room.min(take_batch_max);
+        let count = room.min(take_batch_max).min(tokens as usize);
         let taken = context
             .store
             .take(&context.processing_key, count, processor, now, accepted_by_ms, &mut batch)
@@ -185,6 +211,7 @@ async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: us
             }
         }
         let taken_count = batch.len();
+        tokens -= taken_count as f64;
         for taken in batch.drain(..) {
             start_settle(context, taken, None);
         }
@@ -215,7 +242,7 @@ async fn settle(context: &Context, mut taken: TakenPayment, mut pinned_since_ms:
             .await;
         context.router.borrow_mut().observe(processor, (started_ms, attempt), outcome, now_ms());
         if outcome.is_recorded() {
-            return record(context, &taken).await;
+            return record(context, &taken);
         }
         if outcome == PayOutcome::Ambiguous {
             pinned_since_ms = Some(now_ms());
@@ -232,7 +259,7 @@ async fn settle(context: &Context, mut taken: TakenPayment, mut pinned_since_ms:
         };
         sleep_backoff(retries).await;
         match context.processors[processor.index()].lookup(&taken.payment, context.timeout).await {
-            LookupOutcome::Found => return record(context, &taken).await,
+            LookupOutcome::Found => return record(context, &taken),
             LookupOutcome::NotFound if now_ms() - since_ms >= context.settle_ms => {
                 crate::log::debug(format_args!(
                     "{:?}: not at {} {} ms after the last ambiguous attempt; re-routing",
@@ -270,14 +297,9 @@ async fn restamp(context: &Context, mut taken: TakenPayment) -> TakenPayment {
     taken
 }
 
-/// Records a payment a processor has, retrying until Redis takes it (recording is idempotent).
-async fn record(context: &Context, taken: &TakenPayment) {
-    let mut retries = 0;
-    while let Err(error) = context.store.record(&context.processing_key, taken).await {
-        crate::log::warn(format_args!("record failed: {error}; retrying"));
-        retries += 1;
-        sleep_backoff(retries).await;
-    }
+/// Hands a payment a processor has to the recorder (see [`recorder`]).
+fn record(context: &Context, taken: &TakenPayment) {
+    context.recorder.push(*taken);
 }
 
 async fn sleep_backoff(retries: u32) {
