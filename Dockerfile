@@ -18,6 +18,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:bookworm-slim
 COPY --from=builder /out/ /usr/local/bin/
-# Contest images must be linux/amd64; this one runs each role as its own PID 1, and the binaries
-# handle SIGTERM themselves (docs/interfaces.md).
+# Contest images must be linux/amd64. The binaries keep no state that a stop could lose (Redis
+# holds it), so they rely on the default signal actions; as PID 1 those are ignored, hence
+# `init: true` in docker-compose.yml, which puts a signal-forwarding init in front of them.
 CMD ["rinha-api"]
