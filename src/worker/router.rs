@@ -115,6 +115,11 @@ pub struct ProcessorState {
     /// When `latency_ms` last changed. An estimate older than the health TTL is forgotten: with
     /// no health report and no traffic it would otherwise keep a slow processor out forever.
     pub latency_updated_ms: i64,
+    /// Set when an answer took longer than `latency_max_ms`: the processor stays out until a
+    /// health report polled later says its delay is back under the bound, or until nothing has
+    /// been heard for a health TTL. One slow answer is enough, because the average of a few fast
+    /// answers and one slow one looks fast, and a slow processor is never probed with payments.
+    pub slow_since_ms: Option<i64>,
     /// Attempts in flight: (start ms, attempt id). The oldest one's age is a latency the router
     /// sees before any answer comes back.
     pub inflight: BTreeSet<(i64, u64)>,
@@ -177,6 +182,11 @@ impl Router {
         state.health = Some(report);
         state.latency_ms = Some(report.health.min_response_time as f64);
         state.latency_updated_ms = report.polled_at_ms;
+        if report.health.min_response_time > self.settings.latency_max_ms {
+            state.slow_since_ms = Some(report.polled_at_ms);
+        } else if state.slow_since_ms.is_some_and(|since| since <= report.polled_at_ms) {
+            state.slow_since_ms = None;
+        }
     }
 
     /// Registers an attempt sent to `processor` at `now_ms`; returns its id for
@@ -218,6 +228,9 @@ impl Router {
                 None => sample,
             });
             state.latency_updated_ms = now_ms;
+            if sample > self.settings.latency_max_ms as f64 {
+                state.slow_since_ms = Some(now_ms);
+            }
         }
     }
 
@@ -244,7 +257,11 @@ impl Router {
         let oldest_age = state.inflight.first().map_or(0, |(started, _)| (now_ms - started).max(0));
         let fresh = now_ms - state.latency_updated_ms < self.settings.health_ttl_ms;
         let estimate = if fresh { state.latency_ms.unwrap_or(0.0) } else { 0.0 };
-        estimate.max(oldest_age as f64)
+        let latched = state
+            .slow_since_ms
+            .is_some_and(|since| now_ms - since < self.settings.health_ttl_ms);
+        let floor = if latched { f64::INFINITY } else { 0.0 };
+        estimate.max(oldest_age as f64).max(floor)
     }
 
     /// Whether `processor` is usable and fast enough for the audit.
@@ -426,12 +443,20 @@ mod tests {
         assert!(!router.is_eligible(D, NOW + 1251), "the oldest attempt is 1251 ms old");
         router.observe(D, (started, id), PayOutcome::Accepted, NOW + 1260);
         assert!(router.state(D).inflight.is_empty());
-        assert!(router.is_eligible(D, NOW + 1261), "one slow answer moves the average by a fifth");
+        assert!(!router.is_eligible(D, NOW + 1261), "one slow answer keeps it out");
+        router.set_health(D, health(false, 1000, NOW + 1200));
+        assert!(!router.is_eligible(D, NOW + 1262), "a report polled before the slow answer is old news");
+        router.set_health(D, health(false, 0, NOW + 2000));
+        assert!(router.is_eligible(D, NOW + 2001), "a later report under the bound lets it back");
     }
 
     #[test]
     fn latency_average_follows_observations_and_a_report_resets_it() {
         let mut router = router(FINAL_FEES);
+        for step in 0..30 {
+            attempt(&mut router, D, PayOutcome::Accepted, 1100, NOW + step);
+        }
+        assert!(router.is_eligible(D, NOW + 100), "1100 ms is under the bound");
         for step in 0..30 {
             attempt(&mut router, D, PayOutcome::Accepted, 2000, NOW + step);
         }
