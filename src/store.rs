@@ -76,6 +76,21 @@ end
 return added
 "#;
 
+/// Puts a payment that no processor has back at the old end of the queue, with its acceptance
+/// time, and forgets that it was taken, in one atomic step: the payment moves from the processing
+/// hash to the queue without ever being in neither. The dispatcher then routes it like any other
+/// queued payment, so a held payment waits in Redis, not in a polling task.
+///
+/// It acts only if the processing entry is still the attempt the caller knows (`ARGV[3]`), so a
+/// retry after a lost reply cannot queue a payment that was already requeued and taken again.
+const REQUEUE_SCRIPT: &str = r#"
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('RPUSH', KEYS[1], ARGV[2])
+return 1
+"#;
+
 /// Sums the ledger for `from <= requestedAt <= to` (milliseconds, `-` for unbounded): whole
 /// seconds from their totals, the two edge seconds entry by entry.
 const SUMMARY_SCRIPT: &str = r#"
@@ -122,11 +137,13 @@ return 1
 "#;
 
 /// The scripts every connection loads, in the order of the `*_SCRIPT_INDEX` constants.
-pub const SCRIPTS: &[&str] = &[TAKE_SCRIPT, RECORD_SCRIPT, SUMMARY_SCRIPT, PURGE_SCRIPT];
+pub const SCRIPTS: &[&str] =
+    &[TAKE_SCRIPT, RECORD_SCRIPT, SUMMARY_SCRIPT, PURGE_SCRIPT, REQUEUE_SCRIPT];
 const TAKE_SCRIPT_INDEX: usize = 0;
 const RECORD_SCRIPT_INDEX: usize = 1;
 const SUMMARY_SCRIPT_INDEX: usize = 2;
 const PURGE_SCRIPT_INDEX: usize = 3;
+const REQUEUE_SCRIPT_INDEX: usize = 4;
 
 /// Why a store operation failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -253,12 +270,7 @@ impl Store {
     /// # Errors
     /// [`StoreError`].
     pub async fn stamp(&self, processing_key: &[u8], taken: &TakenPayment) -> Result<(), StoreError> {
-        let mut value = Vec::with_capacity(48);
-        value.extend_from_slice(itoa::Buffer::new().format(taken.payment.amount_cents).as_bytes());
-        value.extend_from_slice(&[b':', taken.processor.code(), b':']);
-        value.extend_from_slice(itoa::Buffer::new().format(taken.requested_at_ms).as_bytes());
-        value.push(b':');
-        value.extend_from_slice(itoa::Buffer::new().format(taken.accepted_at_ms).as_bytes());
+        let value = encode_processing(taken);
         let id = taken.payment.correlation_id;
         match self.client.request(&[b"HSET", processing_key, id.as_bytes(), &value]).await? {
             Reply::Integer(_) => Ok(()),
@@ -291,6 +303,34 @@ impl Store {
             self.client.eval(RECORD_SCRIPT_INDEX, &[processing_key, SECONDS_KEY], &[packed]).await?;
         match reply {
             Reply::Integer(added) if added >= 0 => Ok(added as u64),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Moves a payment that no processor has (every attempt was definitely refused, or an
+    /// ambiguous one has settled as absent) from the processing hash back to the old end of the
+    /// queue (see [`REQUEUE_SCRIPT`]).
+    ///
+    /// # Errors
+    /// [`StoreError`]; the move is atomic and conditional on the processing entry, so repeating
+    /// it after a lost reply is harmless.
+    pub async fn requeue(&self, processing_key: &[u8], taken: &TakenPayment) -> Result<(), StoreError> {
+        let mut value = [0u8; QUEUED_BYTES_MAX];
+        let length = encode_queued(&mut value, &taken.payment, taken.accepted_at_ms);
+        let reply = self
+            .client
+            .eval(
+                REQUEUE_SCRIPT_INDEX,
+                &[QUEUE_KEY, SEEN_KEY, processing_key],
+                &[
+                    taken.payment.correlation_id.as_bytes(),
+                    &value[..length],
+                    &encode_processing(taken),
+                ],
+            )
+            .await?;
+        match reply {
+            Reply::Integer(_) => Ok(()),
             other => Err(unexpected(&other)),
         }
     }
@@ -411,6 +451,18 @@ pub fn decode_queued(value: &[u8]) -> Option<(PaymentRequest, i64)> {
         return None;
     }
     Some((PaymentRequest { correlation_id, amount_cents }, accepted_at_ms))
+}
+
+/// Writes a processing entry's value: `<cents>:<d|f>:<requestedAt ms>:<accepted at ms>`, exactly
+/// as TAKE writes it.
+pub fn encode_processing(taken: &TakenPayment) -> Vec<u8> {
+    let mut value = Vec::with_capacity(64);
+    value.extend_from_slice(itoa::Buffer::new().format(taken.payment.amount_cents).as_bytes());
+    value.extend_from_slice(&[b':', taken.processor.code(), b':']);
+    value.extend_from_slice(itoa::Buffer::new().format(taken.requested_at_ms).as_bytes());
+    value.push(b':');
+    value.extend_from_slice(itoa::Buffer::new().format(taken.accepted_at_ms).as_bytes());
+    value
 }
 
 /// Reads a processing entry: id and `<cents>:<d|f>:<requestedAt ms>:<accepted at ms>`.

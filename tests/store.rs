@@ -184,6 +184,34 @@ fn a_batch_record_adds_each_payment_once_even_when_repeated() {
 }
 
 #[test]
+fn requeue_puts_a_payment_back_at_the_old_end_once() {
+    let redis = Redis::start();
+    on_both_drivers(|| async {
+        let store = connect(&redis).await;
+        store.purge().await.unwrap();
+        let key: &[u8] = b"rinha:processing:requeue-test";
+        let _ = store.client().request(&[b"DEL", key]).await.unwrap();
+        for index in 1..=3u64 {
+            let payment = PaymentRequest { correlation_id: id(700 + index), amount_cents: 5 };
+            store.enqueue(&payment, 100 * index as i64).await.unwrap();
+        }
+        let mut taken = Vec::new();
+        store.take(key, 1, Processor::Default, 1_000, None, &mut taken).await.unwrap();
+        assert_eq!(taken[0].payment.correlation_id, id(701));
+        store.requeue(key, &taken[0]).await.unwrap();
+        assert!(store.recover(key).await.unwrap().is_empty(), "no longer in processing");
+        // A replayed requeue (lost reply) must not queue it twice, even after it was taken again.
+        let mut again = Vec::new();
+        store.take(key, 1, Processor::Fallback, 2_000, None, &mut again).await.unwrap();
+        assert_eq!(again[0].payment.correlation_id, id(701), "back first, as the oldest");
+        assert_eq!(again[0].accepted_at_ms, 100, "acceptance time kept for the hold");
+        store.requeue(key, &taken[0]).await.unwrap();
+        assert_eq!(store.recover(key).await.unwrap(), again, "the newer attempt is untouched");
+        assert_eq!(store.client().request(&[b"LLEN", b"rinha:queue"]).await.unwrap(), Reply::Integer(2));
+    });
+}
+
+#[test]
 fn take_with_a_cutoff_takes_only_payments_accepted_by_then_oldest_first() {
     let redis = Redis::start();
     on_both_drivers(|| async {

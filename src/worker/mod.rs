@@ -90,6 +90,40 @@ struct Context {
     settle_ms: i64,
     inflight: Cell<usize>,
     recorder: Rc<Recorder>,
+    counters: Counters,
+}
+
+/// What this thread did, logged every [`STATS_INTERVAL_S`] seconds so a run can be followed.
+#[derive(Default)]
+struct Counters {
+    taken: Cell<u64>,
+    paid: [Cell<u64>; 2],
+    requeued: Cell<u64>,
+    ambiguous: Cell<u64>,
+}
+
+/// Interval between the worker's progress lines.
+const STATS_INTERVAL_S: u64 = 5;
+
+fn bump(counter: &Cell<u64>, by: u64) {
+    counter.set(counter.get() + by);
+}
+
+async fn log_stats(context: Rc<Context>) {
+    loop {
+        monoio::time::sleep(Duration::from_secs(STATS_INTERVAL_S)).await;
+        let counters = &context.counters;
+        crate::log::info(format_args!(
+            "taken {} paid default {} fallback {} requeued {} ambiguous {} in flight {} recording {}",
+            counters.taken.get(),
+            counters.paid[0].get(),
+            counters.paid[1].get(),
+            counters.requeued.get(),
+            counters.ambiguous.get(),
+            context.inflight.get(),
+            context.recorder.unsettled(),
+        ));
+    }
 }
 
 fn now_ms() -> i64 {
@@ -120,7 +154,9 @@ pub async fn run(settings: WorkerSettings, thread_index: usize) {
         settle_ms: settings.settle_ms,
         inflight: Cell::new(0),
         recorder: Rc::new(Recorder::default()),
+        counters: Counters::default(),
     });
+    monoio::spawn(log_stats(context.clone()));
     monoio::spawn(recorder::run(
         context.recorder.clone(),
         context.store.clone(),
@@ -154,9 +190,13 @@ async fn recover(context: &Rc<Context>) {
 
 fn start_settle(context: &Rc<Context>, taken: TakenPayment, pinned_since_ms: Option<i64>) {
     context.inflight.set(context.inflight.get() + 1);
+    // Registered now, not when the task first runs: the router must see a probe in flight before
+    // the dispatcher asks it for the next plan, or it would send a second probe.
+    let started_ms = now_ms();
+    let attempt = context.router.borrow_mut().attempt_started(taken.processor, started_ms);
     let context = context.clone();
     monoio::spawn(async move {
-        settle(&context, taken, pinned_since_ms).await;
+        settle(&context, taken, pinned_since_ms, (started_ms, attempt)).await;
         context.inflight.set(context.inflight.get() - 1);
     });
 }
@@ -188,15 +228,16 @@ async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: us
         }
         let now = now_ms();
         let plan = context.router.borrow_mut().plan(now);
-        let (processor, accepted_by_ms) = match plan {
-            Plan::Send(processor) => (processor, None),
-            Plan::SendAcceptedBy(processor, cutoff_ms) => (processor, Some(cutoff_ms)),
+        let (processor, accepted_by_ms, count_max) = match plan {
+            Plan::Send(processor) => (processor, None, take_batch_max),
+            Plan::SendAcceptedBy(processor, cutoff_ms) => (processor, Some(cutoff_ms), take_batch_max),
+            Plan::Probe(processor) => (processor, None, 1),
             Plan::Hold => {
                 monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
                 continue;
             }
         };
-        let count = room.min(take_batch_max).min(tokens as usize);
+        let count = room.min(count_max).min(tokens as usize);
         let taken = context
             .store
             .take(&context.processing_key, count, processor, now, accepted_by_ms, &mut batch)
@@ -212,6 +253,7 @@ async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: us
         }
         let taken_count = batch.len();
         tokens -= taken_count as f64;
+        bump(&context.counters.taken, taken_count as u64);
         for taken in batch.drain(..) {
             start_settle(context, taken, None);
         }
@@ -221,22 +263,29 @@ async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: us
     }
 }
 
-/// Drives one payment until a processor has it and it is recorded.
+/// Drives one payment until a processor has it (then it is recorded) or until no processor can
+/// have it (then it goes back to the queue, to be routed again by the dispatcher).
 ///
 /// `pinned_since_ms` is set while an earlier attempt on `taken.processor` is ambiguous: the
 /// payment then stays on that processor, with the same `requestedAt`, until the processor says it
 /// has it, or says it does not have it `settle_ms` after the last ambiguous attempt.
-async fn settle(context: &Context, mut taken: TakenPayment, mut pinned_since_ms: Option<i64>) {
-    let mut stamped = true;
+async fn settle(
+    context: &Context,
+    taken: TakenPayment,
+    mut pinned_since_ms: Option<i64>,
+    first_attempt: (i64, u64),
+) {
+    let processor = taken.processor;
     let mut retries: u32 = 0;
+    let mut registered = Some(first_attempt);
     loop {
-        if !stamped {
-            taken = restamp(context, taken).await;
-            stamped = true;
-        }
-        let processor = taken.processor;
-        let started_ms = now_ms();
-        let attempt = context.router.borrow_mut().attempt_started(processor, started_ms);
+        let (started_ms, attempt) = match registered.take() {
+            Some(first) => first,
+            None => {
+                let started_ms = now_ms();
+                (started_ms, context.router.borrow_mut().attempt_started(processor, started_ms))
+            }
+        };
         let outcome = context.processors[processor.index()]
             .pay(&taken.payment, taken.requested_at_ms, context.timeout)
             .await;
@@ -245,30 +294,26 @@ async fn settle(context: &Context, mut taken: TakenPayment, mut pinned_since_ms:
             return record(context, &taken);
         }
         if outcome == PayOutcome::Ambiguous {
+            bump(&context.counters.ambiguous, 1);
             pinned_since_ms = Some(now_ms());
         }
-        retries = retries.saturating_add(1);
         let Some(since_ms) = pinned_since_ms else {
-            // Certainly not recorded anywhere: free to re-route with a fresh requestedAt.
+            // Certainly not recorded anywhere: the dispatcher routes it again, with a fresh stamp.
             debug_assert!(outcome.is_definitely_not_recorded());
-            stamped = false;
-            if retries > 1 {
-                sleep_backoff(retries).await;
-            }
-            continue;
+            return requeue(context, &taken).await;
         };
+        retries = retries.saturating_add(1);
         sleep_backoff(retries).await;
         match context.processors[processor.index()].lookup(&taken.payment, context.timeout).await {
             LookupOutcome::Found => return record(context, &taken),
             LookupOutcome::NotFound if now_ms() - since_ms >= context.settle_ms => {
-                crate::log::debug(format_args!(
-                    "{:?}: not at {} {} ms after the last ambiguous attempt; re-routing",
+                crate::log::info(format_args!(
+                    "{:?}: not at {} {} ms after its last ambiguous attempt; routing it again",
                     taken.payment.correlation_id,
                     processor.name(),
                     context.settle_ms
                 ));
-                pinned_since_ms = None;
-                stamped = false;
+                return requeue(context, &taken).await;
             }
             // Not there yet, or no answer: try the same processor again, same requestedAt.
             LookupOutcome::NotFound | LookupOutcome::Unknown => {}
@@ -276,29 +321,20 @@ async fn settle(context: &Context, mut taken: TakenPayment, mut pinned_since_ms:
     }
 }
 
-/// Waits for the router to name a processor, then stamps the payment for an attempt there at
-/// `requestedAt = now`. The stamp must reach Redis before the attempt is sent, so that recovery
-/// after a crash asks the right processor.
-async fn restamp(context: &Context, mut taken: TakenPayment) -> TakenPayment {
-    let processor = loop {
-        if let Some(processor) = context.router.borrow_mut().choose(now_ms(), taken.accepted_at_ms) {
-            break processor;
-        }
-        monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
-    };
-    taken.processor = processor;
-    taken.requested_at_ms = now_ms();
+/// Puts a payment no processor has back in the queue, retrying until Redis takes it.
+async fn requeue(context: &Context, taken: &TakenPayment) {
+    bump(&context.counters.requeued, 1);
     let mut retries = 0;
-    while let Err(error) = context.store.stamp(&context.processing_key, &taken).await {
-        crate::log::warn(format_args!("stamp failed: {error}; retrying"));
+    while let Err(error) = context.store.requeue(&context.processing_key, taken).await {
+        crate::log::warn(format_args!("requeue failed: {error}; retrying"));
         retries += 1;
         sleep_backoff(retries).await;
     }
-    taken
 }
 
 /// Hands a payment a processor has to the recorder (see [`recorder`]).
 fn record(context: &Context, taken: &TakenPayment) {
+    bump(&context.counters.paid[taken.processor.index()], 1);
     context.recorder.push(*taken);
 }
 

@@ -6,13 +6,14 @@
 //! the rule and every constant.
 //!
 //! # The rule in one paragraph
-//! A processor is *eligible* when it is usable (not reported failing, not resting after a failure
-//! streak, not pushing back with `429`) and *fast*: its expected response time is at most
-//! `latency_max_ms`. That bound is below the consistency audit's margin, so a payment is in our
-//! books before its `requestedAt` can enter an audited window. The default gets every payment while
-//! it is eligible. While it is not, a payment waits for it for at most `hold_max_ms`, counted from
-//! the payment's acceptance or from the start of the default's outage, whichever is earlier; after
-//! that it goes to an eligible fallback. With no eligible processor, payments wait in the queue.
+//! A processor is *eligible* when it is usable (no sign of failure, not pushing back with `429`)
+//! and *fast*: its expected response time is at most `latency_max_ms`. That bound is below the
+//! consistency audit's margin, so a payment is in our books before its `requestedAt` can enter an
+//! audited window. The default gets every payment while it is eligible. While it is not, a payment
+//! waits for it for at most `hold_max_ms`, counted from the payment's acceptance or from the start
+//! of the default's outage, whichever is earlier; after that it goes to an eligible fallback. With
+//! no eligible processor, payments wait in the queue. A processor that showed signs of failure is
+//! rested for `failure_rest_ms`, then *probed* with one payment at a time until one succeeds.
 
 use std::collections::BTreeSet;
 
@@ -132,11 +133,26 @@ pub struct ProcessorState {
 /// Weight of a new latency sample in the moving average: reacts within a handful of answers.
 const LATENCY_SMOOTHING: f64 = 0.2;
 
+/// Whether a processor may be sent attempts, leaving its speed aside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Availability {
+    /// No sign of trouble.
+    Usable,
+    /// It showed signs of failure and has rested: one payment at a time may find out whether it
+    /// recovered. A failing processor stores nothing, so a probe costs at most one payment's
+    /// time, and with one payment it also risks at most one late record if it recovered slow.
+    Probe,
+    /// Resting after a failure, or pushing back with `429`.
+    Out,
+}
+
 /// What to do with the payments waiting in the queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plan {
     /// Send any payment to this processor.
     Send(Processor),
+    /// Send exactly one payment (the oldest) to this processor, to probe it.
+    Probe(Processor),
     /// Send to this processor only payments accepted at or before this instant (ms); the others
     /// keep waiting for the default.
     SendAcceptedBy(Processor, i64),
@@ -209,6 +225,8 @@ impl Router {
         outcome: PayOutcome,
         now_ms: i64,
     ) {
+        let recovering = self.availability(processor, now_ms) != Availability::Usable;
+        let latency_max_ms = self.settings.latency_max_ms as f64;
         let state = &mut self.states[processor.index()];
         let was_inflight = state.inflight.remove(&(attempt.0, attempt.1));
         debug_assert!(was_inflight, "observed an attempt that was not started");
@@ -224,29 +242,37 @@ impl Router {
             }
             PayOutcome::Refused(_) => {}
         }
-        // 429s and refused connections say nothing about how long a payment takes.
-        if !matches!(outcome, PayOutcome::Busy | PayOutcome::Unreachable) {
+        // Only successes say how long a payment takes to be recorded: a failing processor's
+        // delay may change by the time it recovers, and 429s are answered at once.
+        if outcome.is_recorded() {
             let sample = (now_ms - attempt.0).max(0) as f64;
             state.latency_ms = Some(match state.latency_ms {
-                Some(average) => average + LATENCY_SMOOTHING * (sample - average),
-                None => sample,
+                // The first success after a failure starts a new regime: the old estimate
+                // (often a failing processor's reported delay) says nothing about it.
+                Some(average) if !recovering => average + LATENCY_SMOOTHING * (sample - average),
+                _ => sample,
             });
             state.latency_updated_ms = now_ms;
-            if sample > self.settings.latency_max_ms as f64 {
+            if sample > latency_max_ms {
                 state.slow_since_ms = Some(now_ms);
+            } else if recovering {
+                state.slow_since_ms = None;
             }
         }
     }
 
-    /// Whether `processor` may be sent an attempt now, leaving its speed aside.
+    /// Whether `processor` may be sent attempts now, leaving its speed aside.
     ///
-    /// A failure (an observed streak, or a health report saying `failing` with no success since)
-    /// rests the processor for `failure_rest_ms` after its latest sign; then it is probed again
-    /// with real attempts. A failing processor stores nothing, so a probe costs only time, and
-    /// probing every second finds a recovery long before the next health poll could.
-    pub fn is_usable(&self, processor: Processor, now_ms: i64) -> bool {
+    /// Signs of failure are an observed failure streak, or a health report saying `failing` with
+    /// no success since. After the latest sign the processor rests `failure_rest_ms`, then is
+    /// probed; the first success clears the signs. Probing every second finds a recovery long
+    /// before the next health poll could.
+    pub fn availability(&self, processor: Processor, now_ms: i64) -> Availability {
         let settings = &self.settings;
         let state = &self.states[processor.index()];
+        if state.last_busy_ms > 0 && now_ms - state.last_busy_ms < settings.busy_rest_ms {
+            return Availability::Out;
+        }
         let reported_failing_at = state.health.and_then(|report| {
             (report.health.failing
                 && now_ms - report.polled_at_ms < settings.health_ttl_ms
@@ -256,15 +282,16 @@ impl Router {
         });
         let streak_failing_at = (state.failure_streak >= settings.failure_streak_max)
             .then_some(state.last_failure_ms);
-        let resting = match (reported_failing_at, streak_failing_at) {
-            (None, None) => false,
-            (reported, streak) => {
-                let latest = reported.unwrap_or(i64::MIN).max(streak.unwrap_or(i64::MIN));
-                now_ms - latest < settings.failure_rest_ms
-            }
-        };
-        let busy = state.last_busy_ms > 0 && now_ms - state.last_busy_ms < settings.busy_rest_ms;
-        !resting && !busy
+        match reported_failing_at.max(streak_failing_at) {
+            None => Availability::Usable,
+            Some(latest) if now_ms - latest < settings.failure_rest_ms => Availability::Out,
+            Some(_) => Availability::Probe,
+        }
+    }
+
+    /// Whether `processor` may be sent attempts freely now (it may still be slow).
+    pub fn is_usable(&self, processor: Processor, now_ms: i64) -> bool {
+        self.availability(processor, now_ms) == Availability::Usable
     }
 
     /// The response time to expect from `processor` now: the smoothed observations (or the
@@ -290,31 +317,32 @@ impl Router {
 
     /// What to do with queued payments now (see the module docs).
     pub fn plan(&mut self, now_ms: i64) -> Plan {
-        if self.is_eligible(Processor::Default, now_ms) {
+        let (default, fallback) = (Processor::Default, Processor::Fallback);
+        if self.is_eligible(default, now_ms) {
             self.default_out_since_ms = None;
-            return Plan::Send(Processor::Default);
+            return Plan::Send(default);
         }
         let out_since_ms = *self.default_out_since_ms.get_or_insert(now_ms);
-        if !self.is_eligible(Processor::Fallback, now_ms) {
-            return Plan::Hold;
+        if self.may_probe(default, now_ms) {
+            return Plan::Probe(default);
         }
-        if now_ms - out_since_ms >= self.settings.hold_max_ms {
-            Plan::Send(Processor::Fallback)
-        } else {
-            Plan::SendAcceptedBy(Processor::Fallback, now_ms - self.settings.hold_max_ms)
+        if self.is_eligible(fallback, now_ms) {
+            return if now_ms - out_since_ms >= self.settings.hold_max_ms {
+                Plan::Send(fallback)
+            } else {
+                Plan::SendAcceptedBy(fallback, now_ms - self.settings.hold_max_ms)
+            };
         }
+        if self.may_probe(fallback, now_ms) {
+            return Plan::Probe(fallback);
+        }
+        Plan::Hold
     }
 
-    /// The processor for the next attempt of a payment accepted at `accepted_at_ms`, or `None`
-    /// to hold it.
-    pub fn choose(&mut self, now_ms: i64, accepted_at_ms: i64) -> Option<Processor> {
-        match self.plan(now_ms) {
-            Plan::Send(processor) => Some(processor),
-            Plan::SendAcceptedBy(processor, cutoff_ms) => {
-                (accepted_at_ms <= cutoff_ms).then_some(processor)
-            }
-            Plan::Hold => None,
-        }
+    /// A probe is due: the processor has rested and no attempt is out there already.
+    fn may_probe(&self, processor: Processor, now_ms: i64) -> bool {
+        self.availability(processor, now_ms) == Availability::Probe
+            && self.states[processor.index()].inflight.is_empty()
     }
 }
 
@@ -402,28 +430,64 @@ mod tests {
     }
 
     #[test]
-    fn choose_applies_the_hold_to_each_payment() {
+    fn the_hold_counts_from_the_start_of_the_outage() {
         let mut router = router(FINAL_FEES);
         router.set_health(D, health(true, 0, NOW - 500));
-        router.plan(NOW - 500);
-        assert_eq!(router.choose(NOW, NOW - 100), None, "young payment waits for the default");
-        assert_eq!(router.choose(NOW, NOW - 3_333), Some(F), "old payment goes now");
+        assert_eq!(router.plan(NOW - 500), Plan::SendAcceptedBy(F, NOW - 500 - 3_333));
+        assert_eq!(router.plan(NOW), Plan::SendAcceptedBy(F, NOW - 3_333), "young outage");
         // Still failing (a newer report), the outage is now older than the hold.
         router.set_health(D, health(true, 0, NOW + 2_800));
-        assert_eq!(router.choose(NOW + 2_833, NOW), Some(F), "old outage: everything goes");
+        assert_eq!(router.plan(NOW + 2_833), Plan::Send(F), "old outage: everything goes");
     }
 
     #[test]
-    fn a_failing_report_rests_the_processor_then_it_is_probed_before_the_next_poll() {
+    fn a_failing_report_rests_the_processor_then_one_payment_probes_it() {
         let mut router = router(PREVIEW_FEES);
         router.set_health(D, health(true, 0, NOW));
-        assert!(!router.is_usable(D, NOW + 999));
-        assert!(router.is_usable(D, NOW + 1000), "probe one rest after the report");
-        attempt(&mut router, D, PayOutcome::Failed, 2, NOW + 1002);
-        assert!(!router.is_usable(D, NOW + 1003), "the failed probe rests it again");
-        assert!(router.is_usable(D, NOW + 2002));
+        assert_eq!(router.availability(D, NOW + 999), Availability::Out);
+        assert_eq!(router.plan(NOW + 999), Plan::SendAcceptedBy(F, NOW + 999 - 11_764));
+        assert_eq!(router.availability(D, NOW + 1000), Availability::Probe);
+        assert_eq!(router.plan(NOW + 1000), Plan::Probe(D), "probe one rest after the report");
+        let probe = router.attempt_started(D, NOW + 1000);
+        assert_ne!(router.plan(NOW + 1001), Plan::Probe(D), "one probe at a time");
+        router.observe(D, (NOW + 1000, probe), PayOutcome::Failed, NOW + 1002);
+        assert_eq!(router.availability(D, NOW + 1003), Availability::Out, "the failed probe rests it");
+        assert_eq!(router.plan(NOW + 2002), Plan::Probe(D));
         attempt(&mut router, D, PayOutcome::Accepted, 2, NOW + 2004);
-        assert!(router.is_eligible(D, NOW + 2005), "a success ends the outage");
+        assert_eq!(router.plan(NOW + 2005), Plan::Send(D), "a successful probe ends the outage");
+    }
+
+    #[test]
+    fn a_recovered_processor_is_judged_by_its_new_speed_not_its_reported_delay() {
+        let mut router = router(FINAL_FEES);
+        // Failing with a 5 s delay, as reported; the probe finds it fast again.
+        router.set_health(D, health(true, 5000, NOW));
+        assert!(!router.is_eligible(D, NOW));
+        assert_eq!(router.plan(NOW + 1000), Plan::Probe(D), "a failing processor is probed");
+        attempt(&mut router, D, PayOutcome::Accepted, 3, NOW + 1003);
+        assert!(router.is_eligible(D, NOW + 1004), "the first success starts a new estimate");
+        // Failing and slow answers do not feed the estimate: they say nothing of the next regime.
+        let mut router = self::router(FINAL_FEES);
+        for step in 0..5 {
+            attempt(&mut router, D, PayOutcome::Failed, 2000, NOW + step);
+        }
+        assert_eq!(router.state(D).latency_ms, None);
+        assert_eq!(router.state(D).slow_since_ms, None);
+    }
+
+    #[test]
+    fn both_out_holds_and_both_probing_probes_the_default_first() {
+        let mut router = router(PREVIEW_FEES);
+        router.set_health(D, health(true, 0, NOW));
+        router.set_health(F, health(true, 0, NOW));
+        assert_eq!(router.plan(NOW + 1), Plan::Hold);
+        assert_eq!(router.plan(NOW + 1000), Plan::Probe(D));
+        let probe = router.attempt_started(D, NOW + 1000);
+        assert_eq!(router.plan(NOW + 1001), Plan::Probe(F), "the fallback is probed meanwhile");
+        router.attempt_started(F, NOW + 1001);
+        assert_eq!(router.plan(NOW + 1002), Plan::Hold);
+        router.observe(D, (NOW + 1000, probe), PayOutcome::Accepted, NOW + 1010);
+        assert_eq!(router.plan(NOW + 1011), Plan::Send(D));
     }
 
     #[test]
@@ -458,9 +522,11 @@ mod tests {
         assert!(router.is_eligible(D, NOW), "two failures are not a streak yet");
         attempt(&mut router, D, PayOutcome::Failed, 3, NOW);
         assert!(!router.is_eligible(D, NOW + 1));
-        assert!(router.is_eligible(D, NOW + 1000), "rest is over: probe");
+        assert_eq!(router.availability(D, NOW + 1000), Availability::Probe, "rest is over: probe");
+        assert!(!router.is_eligible(D, NOW + 1000), "probed, not flooded");
         attempt(&mut router, D, PayOutcome::Accepted, 3, NOW + 1003);
         assert_eq!(router.state(D).failure_streak, 0);
+        assert!(router.is_eligible(D, NOW + 1004));
     }
 
     #[test]
