@@ -125,6 +125,13 @@ pub struct ProcessorState {
     /// been heard for a health TTL. One slow answer is enough, because the average of a few fast
     /// answers and one slow one looks fast, and a slow processor is never probed with payments.
     pub slow_since_ms: Option<i64>,
+    /// Start of the newest attempt that succeeded. Evidence about the processor's speed from an
+    /// attempt started before it is old news: a fast answer to a later attempt outweighs a slow
+    /// one to an earlier attempt still finishing, which was caught in the previous regime.
+    pub newest_success_started_ms: i64,
+    /// When the last probe was sent (0: never). Probes go one per rest period, even while an
+    /// earlier one is still out: a probe sent into a long delay must not hide the recovery.
+    pub last_probe_ms: i64,
     /// Attempts in flight: (start ms, attempt id). The oldest one's age is a latency the router
     /// sees before any answer comes back.
     pub inflight: BTreeSet<(i64, u64)>,
@@ -246,6 +253,7 @@ impl Router {
         // delay may change by the time it recovers, and 429s are answered at once.
         if outcome.is_recorded() {
             let sample = (now_ms - attempt.0).max(0) as f64;
+            let newest = attempt.0 >= state.newest_success_started_ms;
             state.latency_ms = Some(match state.latency_ms {
                 // The first success after a failure starts a new regime: the old estimate
                 // (often a failing processor's reported delay) says nothing about it.
@@ -253,10 +261,13 @@ impl Router {
                 _ => sample,
             });
             state.latency_updated_ms = now_ms;
-            if sample > latency_max_ms {
-                state.slow_since_ms = Some(now_ms);
-            } else if recovering {
-                state.slow_since_ms = None;
+            if newest {
+                state.newest_success_started_ms = attempt.0;
+                if sample > latency_max_ms {
+                    state.slow_since_ms = Some(now_ms);
+                } else {
+                    state.slow_since_ms = None;
+                }
             }
         }
     }
@@ -299,7 +310,12 @@ impl Router {
     /// processor that turns slow is noticed before the first slow answer arrives.
     pub fn expected_latency_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         let state = &self.states[processor.index()];
-        let oldest_age = state.inflight.first().map_or(0, |(started, _)| (now_ms - started).max(0));
+        // Only attempts started after the newest success: older ones belong to a past regime.
+        let oldest_age = state
+            .inflight
+            .range((state.newest_success_started_ms, 0)..)
+            .next()
+            .map_or(0, |(started, _)| (now_ms - started).max(0));
         let fresh = now_ms - state.latency_updated_ms < self.settings.health_ttl_ms;
         let estimate = if fresh { state.latency_ms.unwrap_or(0.0) } else { 0.0 };
         let latched = state
@@ -324,6 +340,7 @@ impl Router {
         }
         let out_since_ms = *self.default_out_since_ms.get_or_insert(now_ms);
         if self.may_probe(default, now_ms) {
+            self.states[default.index()].last_probe_ms = now_ms;
             return Plan::Probe(default);
         }
         if self.is_eligible(fallback, now_ms) {
@@ -334,15 +351,18 @@ impl Router {
             };
         }
         if self.may_probe(fallback, now_ms) {
+            self.states[fallback.index()].last_probe_ms = now_ms;
             return Plan::Probe(fallback);
         }
         Plan::Hold
     }
 
-    /// A probe is due: the processor has rested and no attempt is out there already.
+    /// A probe is due: the processor has rested, and no probe went out in the last rest period.
     fn may_probe(&self, processor: Processor, now_ms: i64) -> bool {
+        let state = &self.states[processor.index()];
         self.availability(processor, now_ms) == Availability::Probe
-            && self.states[processor.index()].inflight.is_empty()
+            && (state.last_probe_ms == 0
+                || now_ms - state.last_probe_ms >= self.settings.failure_rest_ms)
     }
 }
 
@@ -449,7 +469,7 @@ mod tests {
         assert_eq!(router.availability(D, NOW + 1000), Availability::Probe);
         assert_eq!(router.plan(NOW + 1000), Plan::Probe(D), "probe one rest after the report");
         let probe = router.attempt_started(D, NOW + 1000);
-        assert_ne!(router.plan(NOW + 1001), Plan::Probe(D), "one probe at a time");
+        assert_ne!(router.plan(NOW + 1001), Plan::Probe(D), "one probe per rest period");
         router.observe(D, (NOW + 1000, probe), PayOutcome::Failed, NOW + 1002);
         assert_eq!(router.availability(D, NOW + 1003), Availability::Out, "the failed probe rests it");
         assert_eq!(router.plan(NOW + 2002), Plan::Probe(D));
@@ -488,6 +508,24 @@ mod tests {
         assert_eq!(router.plan(NOW + 1002), Plan::Hold);
         router.observe(D, (NOW + 1000, probe), PayOutcome::Accepted, NOW + 1010);
         assert_eq!(router.plan(NOW + 1011), Plan::Send(D));
+    }
+
+    #[test]
+    fn a_probe_stuck_in_an_old_delay_does_not_hide_a_recovery() {
+        let mut router = router(PREVIEW_FEES);
+        router.set_health(D, health(true, 2000, NOW));
+        assert_eq!(router.plan(NOW + 1000), Plan::Probe(D));
+        let stuck = router.attempt_started(D, NOW + 1000);
+        // The processor recovers while that probe sleeps in its 2 s delay; the next one goes out.
+        assert_eq!(router.plan(NOW + 2000), Plan::Probe(D), "a probe per rest period");
+        attempt(&mut router, D, PayOutcome::Accepted, 20, NOW + 2020);
+        assert_eq!(router.plan(NOW + 2021), Plan::Send(D), "fast again, despite the stuck probe");
+        // The stuck probe finally lands, slow: older evidence than the fast one, so ignored.
+        router.observe(D, (NOW + 1000, stuck), PayOutcome::Accepted, NOW + 3000);
+        assert_eq!(router.plan(NOW + 3001), Plan::Send(D));
+        // But a slow answer to a newer attempt latches it out.
+        attempt(&mut router, D, PayOutcome::Accepted, 1500, NOW + 4600);
+        assert!(!router.is_eligible(D, NOW + 4601));
     }
 
     #[test]
