@@ -147,7 +147,10 @@ impl JsonParser {
     ///
     /// # Errors
     /// The first [`PaymentError`] found.
-    pub fn parse_payment_request(&mut self, body: &mut [u8]) -> Result<PaymentRequest, PaymentError> {
+    pub fn parse_payment_request(
+        &mut self,
+        body: &mut [u8],
+    ) -> Result<PaymentRequest, PaymentError> {
         self.with_value(body, |value| {
             let object = value.as_object().ok_or(PaymentError::JsonInvalid)?;
             if object.len() != 2 {
@@ -155,7 +158,8 @@ impl JsonParser {
             }
             let correlation_id = object.get("correlationId").ok_or(PaymentError::JsonInvalid)?;
             let amount = object.get("amount").ok_or(PaymentError::JsonInvalid)?;
-            let correlation_id = correlation_id.as_str().ok_or(PaymentError::CorrelationIdInvalid)?;
+            let correlation_id =
+                correlation_id.as_str().ok_or(PaymentError::CorrelationIdInvalid)?;
             let correlation_id = CorrelationId::parse(correlation_id.as_bytes())?;
             let amount_cents = amount_to_cents(json_number(amount)?)?;
             Ok(PaymentRequest { correlation_id, amount_cents })
@@ -167,18 +171,22 @@ impl JsonParser {
     ///
     /// # Errors
     /// The first [`PaymentError`] found.
-    pub fn parse_processor_payment(&mut self, body: &mut [u8]) -> Result<ProcessorPayment, PaymentError> {
+    pub fn parse_processor_payment(
+        &mut self,
+        body: &mut [u8],
+    ) -> Result<ProcessorPayment, PaymentError> {
         self.with_value(body, |value| {
             let object = value.as_object().ok_or(PaymentError::JsonInvalid)?;
             let field = |name: &str| object.get(name).ok_or(PaymentError::JsonInvalid);
             let correlation_id = field("correlationId")?;
-            let correlation_id = correlation_id.as_str().ok_or(PaymentError::CorrelationIdInvalid)?;
+            let correlation_id =
+                correlation_id.as_str().ok_or(PaymentError::CorrelationIdInvalid)?;
             let correlation_id = CorrelationId::parse(correlation_id.as_bytes())?;
             let amount_cents = amount_to_cents(json_number(field("amount")?)?)?;
             let requested_at = field("requestedAt")?;
             let requested_at = requested_at.as_str().ok_or(PaymentError::RequestedAtInvalid)?;
-            let requested_at_us =
-                parse_timestamp_us(requested_at.as_bytes()).ok_or(PaymentError::RequestedAtInvalid)?;
+            let requested_at_us = parse_timestamp_us(requested_at.as_bytes())
+                .ok_or(PaymentError::RequestedAtInvalid)?;
             Ok(ProcessorPayment { correlation_id, amount_cents, requested_at_us })
         })
     }
@@ -198,7 +206,8 @@ pub fn parse_payment_request(
     body: &mut [u8],
     buffers: &mut Buffers,
 ) -> Result<PaymentRequest, PaymentError> {
-    let mut parser = JsonParser { buffers: std::mem::replace(buffers, Buffers::new(0)), tape: None };
+    let mut parser =
+        JsonParser { buffers: std::mem::replace(buffers, Buffers::new(0)), tape: None };
     let result = parser.parse_payment_request(body);
     *buffers = parser.buffers;
     result
@@ -212,7 +221,8 @@ pub fn parse_processor_payment(
     body: &mut [u8],
     buffers: &mut Buffers,
 ) -> Result<ProcessorPayment, PaymentError> {
-    let mut parser = JsonParser { buffers: std::mem::replace(buffers, Buffers::new(0)), tape: None };
+    let mut parser =
+        JsonParser { buffers: std::mem::replace(buffers, Buffers::new(0)), tape: None };
     let result = parser.parse_processor_payment(body);
     *buffers = parser.buffers;
     result

@@ -63,7 +63,10 @@ where
     Fut: Future,
 {
     if monoio::utils::detect_uring() {
-        match RuntimeBuilder::<IoUringDriver>::new().with_entries(RING_ENTRIES).enable_timer().build()
+        match RuntimeBuilder::<IoUringDriver>::new()
+            .with_entries(RING_ENTRIES)
+            .enable_timer()
+            .build()
         {
             Ok(mut runtime) => {
                 return runtime.block_on(async move {

@@ -212,7 +212,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`]; with `Redis(ConnectionLost)` the payment may or may not be queued.
-    pub async fn enqueue(&self, payment: &PaymentRequest, accepted_at_ms: i64) -> Result<(), StoreError> {
+    pub async fn enqueue(
+        &self,
+        payment: &PaymentRequest,
+        accepted_at_ms: i64,
+    ) -> Result<(), StoreError> {
         let mut value = [0u8; QUEUED_BYTES_MAX];
         let length = encode_queued(&mut value, payment, accepted_at_ms);
         match self.client.request(&[b"LPUSH", QUEUE_KEY, &value[..length]]).await? {
@@ -258,7 +262,8 @@ impl Store {
         let Reply::Array(values) = reply else { return Err(unexpected(&reply)) };
         for value in &values {
             let Reply::BulkString(bytes) = value else { return Err(unexpected(value)) };
-            let (payment, accepted_at_ms) = decode_queued(bytes).ok_or_else(|| unexpected(value))?;
+            let (payment, accepted_at_ms) =
+                decode_queued(bytes).ok_or_else(|| unexpected(value))?;
             out.push(TakenPayment { payment, processor, requested_at_ms, accepted_at_ms });
         }
         Ok(())
@@ -269,7 +274,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`].
-    pub async fn stamp(&self, processing_key: &[u8], taken: &TakenPayment) -> Result<(), StoreError> {
+    pub async fn stamp(
+        &self,
+        processing_key: &[u8],
+        taken: &TakenPayment,
+    ) -> Result<(), StoreError> {
         let value = encode_processing(taken);
         let id = taken.payment.correlation_id;
         match self.client.request(&[b"HSET", processing_key, id.as_bytes(), &value]).await? {
@@ -285,7 +294,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`]; recording is idempotent, so the caller retries until it succeeds.
-    pub async fn record(&self, processing_key: &[u8], taken: &TakenPayment) -> Result<bool, StoreError> {
+    pub async fn record(
+        &self,
+        processing_key: &[u8],
+        taken: &TakenPayment,
+    ) -> Result<bool, StoreError> {
         let mut packed = Vec::with_capacity(RECORD_ENTRY_BYTES_MAX);
         pack_record(&mut packed, taken);
         self.record_packed(processing_key, &packed).await.map(|added| added == 1)
@@ -298,9 +311,15 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`]; recording is idempotent, so the caller retries the whole batch.
-    pub async fn record_packed(&self, processing_key: &[u8], packed: &[u8]) -> Result<u64, StoreError> {
-        let reply =
-            self.client.eval(RECORD_SCRIPT_INDEX, &[processing_key, SECONDS_KEY], &[packed]).await?;
+    pub async fn record_packed(
+        &self,
+        processing_key: &[u8],
+        packed: &[u8],
+    ) -> Result<u64, StoreError> {
+        let reply = self
+            .client
+            .eval(RECORD_SCRIPT_INDEX, &[processing_key, SECONDS_KEY], &[packed])
+            .await?;
         match reply {
             Reply::Integer(added) if added >= 0 => Ok(added as u64),
             other => Err(unexpected(&other)),
@@ -314,7 +333,11 @@ impl Store {
     /// # Errors
     /// [`StoreError`]; the move is atomic and conditional on the processing entry, so repeating
     /// it after a lost reply is harmless.
-    pub async fn requeue(&self, processing_key: &[u8], taken: &TakenPayment) -> Result<(), StoreError> {
+    pub async fn requeue(
+        &self,
+        processing_key: &[u8],
+        taken: &TakenPayment,
+    ) -> Result<(), StoreError> {
         let mut value = [0u8; QUEUED_BYTES_MAX];
         let length = encode_queued(&mut value, &taken.payment, taken.accepted_at_ms);
         let reply = self
@@ -396,10 +419,8 @@ impl Store {
     /// # Errors
     /// [`StoreError`].
     pub async fn purge(&self) -> Result<(), StoreError> {
-        let reply = self
-            .client
-            .eval(PURGE_SCRIPT_INDEX, &[QUEUE_KEY, SEEN_KEY, SECONDS_KEY], &[])
-            .await?;
+        let reply =
+            self.client.eval(PURGE_SCRIPT_INDEX, &[QUEUE_KEY, SEEN_KEY, SECONDS_KEY], &[]).await?;
         match reply {
             Reply::Integer(_) => Ok(()),
             other => Err(unexpected(&other)),
@@ -424,7 +445,11 @@ pub fn pack_record(out: &mut Vec<u8>, taken: &TakenPayment) {
 pub const QUEUED_BYTES_MAX: usize = CORRELATION_ID_BYTES + 2 + 20 + 20;
 
 /// Writes `<correlationId>:<cents>:<accepted at ms>` into `out`; returns its length.
-pub fn encode_queued(out: &mut [u8; QUEUED_BYTES_MAX], payment: &PaymentRequest, accepted_at_ms: i64) -> usize {
+pub fn encode_queued(
+    out: &mut [u8; QUEUED_BYTES_MAX],
+    payment: &PaymentRequest,
+    accepted_at_ms: i64,
+) -> usize {
     assert!(accepted_at_ms >= 0);
     out[..CORRELATION_ID_BYTES].copy_from_slice(payment.correlation_id.as_bytes());
     let mut end = CORRELATION_ID_BYTES;

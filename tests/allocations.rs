@@ -96,7 +96,8 @@ fn post_payments_does_not_allocate_per_request() {
     wait_until("first payment accepted", || {
         let mut probe = UnixStream::connect(&socket).unwrap();
         let body = r#"{"correlationId":"10000000-0000-4000-8000-000000000000","amount":1}"#;
-        let request = format!("POST /payments HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        let request =
+            format!("POST /payments HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}", body.len());
         probe.write_all(request.as_bytes()).unwrap();
         let mut head = [0u8; 12];
         probe.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 202"

@@ -24,7 +24,8 @@ struct Stack {
 impl Stack {
     fn start(worker_environment: &[(&str, &str)]) -> Self {
         let stack = Self::start_without_worker();
-        let worker = start_worker(&stack.redis, &stack.default, &stack.fallback, worker_environment);
+        let worker =
+            start_worker(&stack.redis, &stack.default, &stack.fallback, worker_environment);
         Self { worker: Some(worker), ..stack }
     }
 
@@ -109,7 +110,11 @@ fn a_default_that_recovers_within_the_hold_gets_the_payments() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     let ids = stack.pay_many(20);
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(stack.fallback.admin_summary(""), (0, 0), "the fallback must not take held payments");
+    assert_eq!(
+        stack.fallback.admin_summary(""),
+        (0, 0),
+        "the fallback must not take held payments"
+    );
     stack.default.set_failure(false);
     stack.wait_recorded(25);
     assert_eq!(stack.api.summary("").0, (25, 25 * 1990), "all paid by the default");
@@ -195,7 +200,15 @@ fn summary_equals_processors_for_windows_cut_at_exact_milliseconds() {
     stack.wait_recorded(ids.len() as u64);
     let mut stamps: Vec<i64> = ids
         .iter()
-        .map(|id| millis_of(&stack.default.requested_at(id).or_else(|| stack.fallback.requested_at(id)).unwrap()))
+        .map(|id| {
+            millis_of(
+                &stack
+                    .default
+                    .requested_at(id)
+                    .or_else(|| stack.fallback.requested_at(id))
+                    .unwrap(),
+            )
+        })
         .collect();
     stamps.sort_unstable();
     let first = stamps[0];
@@ -225,7 +238,8 @@ fn summary_equals_processors_for_windows_cut_at_exact_milliseconds() {
     }
     // The edges really cut: a one-instant window at `middle` counts exactly the payments there.
     let at_middle = stamps.iter().filter(|stamp| **stamp == middle).count() as u64;
-    let (default, fallback) = stack.api.summary(&format!("?from={}&to={}", iso(middle), iso(middle)));
+    let (default, fallback) =
+        stack.api.summary(&format!("?from={}&to={}", iso(middle), iso(middle)));
     assert_eq!(default.0 + fallback.0, at_middle);
 }
 

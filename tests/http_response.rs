@@ -34,40 +34,24 @@ fn parse(buffer: &[u8]) -> Result<Option<ParsedResponse>, String> {
 
 #[derive(Debug)]
 enum Expected {
-    Complete {
-        status: u16,
-        body: &'static str,
-        keep_alive: bool,
-    },
+    Complete { status: u16, body: &'static str, keep_alive: bool },
     Incomplete,
     Invalid,
 }
 
 const fn ok(status: u16, body: &'static str) -> Expected {
-    Expected::Complete {
-        status,
-        body,
-        keep_alive: true,
-    }
+    Expected::Complete { status, body, keep_alive: true }
 }
 
 fn check_case(input: &[u8], expected: Expected) {
     let result = parse(input);
     match expected {
-        Expected::Complete {
-            status,
-            body,
-            keep_alive,
-        } => {
+        Expected::Complete { status, body, keep_alive } => {
             let parsed = result.expect("valid").expect("complete");
             assert_eq!(parsed.status, status);
             assert_eq!(&input[parsed.body.clone()], body.as_bytes());
             assert_eq!(parsed.keep_alive, keep_alive);
-            assert_eq!(
-                parsed.len,
-                input.len(),
-                "a complete case consumes the whole input"
-            );
+            assert_eq!(parsed.len, input.len(), "a complete case consumes the whole input");
         }
         Expected::Incomplete => assert_eq!(result, Ok(None)),
         Expected::Invalid => assert!(result.is_err(), "expected a refusal, got {result:?}"),
@@ -203,20 +187,13 @@ fn chunk_data_must_end_with_crlf() {
 fn plus_signs_are_not_digits() {
     // `str::parse::<usize>` and `usize::from_str_radix` both accept a leading '+'.
     let content_length = b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nhi";
-    assert!(
-        parse(content_length).is_err(),
-        "got {:?}",
-        parse(content_length)
-    );
+    assert!(parse(content_length).is_err(), "got {:?}", parse(content_length));
     let chunk_size = chunked(b"+5\r\nhello\r\n0\r\n\r\n");
     assert!(parse(&chunk_size).is_err(), "got {:?}", parse(&chunk_size));
 }
 
 fn complete_table_inputs() -> Vec<(&'static str, Vec<u8>)> {
-    table()
-        .into_iter()
-        .filter(|(_, input)| matches!(parse(input), Ok(Some(_))))
-        .collect()
+    table().into_iter().filter(|(_, input)| matches!(parse(input), Ok(Some(_)))).collect()
 }
 
 #[test]
@@ -225,11 +202,7 @@ fn every_strict_prefix_of_a_complete_response_is_incomplete() {
     assert!(inputs.len() >= 18, "only {} complete cases", inputs.len());
     for (name, input) in inputs {
         for end in 0..input.len() {
-            assert_eq!(
-                parse(&input[..end]),
-                Ok(None),
-                "{name}: prefix of {end} bytes"
-            );
+            assert_eq!(parse(&input[..end]), Ok(None), "{name}: prefix of {end} bytes");
         }
     }
 }
@@ -253,11 +226,7 @@ fn receive(chunks: impl Iterator<Item = Vec<u8>>) -> (Vec<Received>, Vec<u8>) {
     for chunk in chunks {
         buffer.extend_from_slice(&chunk);
         while let Some(parsed) = parse(&buffer).expect("valid stream") {
-            responses.push((
-                parsed.status,
-                buffer[parsed.body.clone()].to_vec(),
-                parsed.len,
-            ));
+            responses.push((parsed.status, buffer[parsed.body.clone()].to_vec(), parsed.len));
             buffer.drain(..parsed.len);
         }
     }
@@ -267,10 +236,7 @@ fn receive(chunks: impl Iterator<Item = Vec<u8>>) -> (Vec<Received>, Vec<u8>) {
 #[test]
 fn byte_at_a_time_equals_whole() {
     let inputs = complete_table_inputs();
-    let stream: Vec<u8> = inputs
-        .iter()
-        .flat_map(|(_, input)| input.iter().copied())
-        .collect();
+    let stream: Vec<u8> = inputs.iter().flat_map(|(_, input)| input.iter().copied()).collect();
     let (whole, whole_left) = receive(std::iter::once(stream.clone()));
     let (bytewise, bytewise_left) = receive(stream.iter().map(|byte| vec![*byte]));
     assert_eq!(whole.len(), inputs.len());
@@ -300,22 +266,13 @@ fn origin_table() {
     let cases: &[(&str, Option<(Endpoint, &str)>)] = &[
         (
             "http://payment-processor-default:8080",
-            Some((
-                tcp("payment-processor-default:8080"),
-                "payment-processor-default:8080",
-            )),
+            Some((tcp("payment-processor-default:8080"), "payment-processor-default:8080")),
         ),
         (
             "http://payment-processor-fallback:8080/",
-            Some((
-                tcp("payment-processor-fallback:8080"),
-                "payment-processor-fallback:8080",
-            )),
+            Some((tcp("payment-processor-fallback:8080"), "payment-processor-fallback:8080")),
         ),
-        (
-            "http://localhost:8001/payments",
-            Some((tcp("localhost:8001"), "localhost:8001")),
-        ),
+        ("http://localhost:8001/payments", Some((tcp("localhost:8001"), "localhost:8001"))),
         ("http://example", Some((tcp("example:80"), "example"))),
         ("ftp://example:21", None),
         ("example:8080", None),
@@ -345,16 +302,9 @@ fn a_long_chunk_size_line_is_judged_the_same_whole_or_in_pieces() {
     // are accepted or refused depending on how TCP split them.
     let input: &[u8] = &chunked(b"2;name=a-long-extension-value\r\nhi\r\n0\r\n\r\n");
     let whole = parse(input);
-    let head_end = input
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .unwrap()
-        + 4;
+    let head_end = input.windows(4).position(|window| window == b"\r\n\r\n").unwrap() + 4;
     let prefix = parse(&input[..head_end + 25]);
-    assert!(
-        prefix == Ok(None) || prefix == whole,
-        "prefix {prefix:?} whole {whole:?}"
-    );
+    assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
 }
 
 /// A model response rendered by [`ResponseModel::render`].
@@ -405,12 +355,7 @@ fn response_model() -> impl Strategy<Value = ResponseModel> {
     let headers = prop::collection::vec(header, 0..8);
     let body = prop::collection::vec(any::<u8>(), 0..300);
     (status, headers, body, any::<bool>()).prop_map(|(status, headers, body, chunked)| {
-        ResponseModel {
-            status,
-            headers,
-            body,
-            chunked,
-        }
+        ResponseModel { status, headers, body, chunked }
     })
 }
 
@@ -425,19 +370,12 @@ fn check_noise_after_head(
     split: prop::sample::Index,
 ) -> Result<(), TestCaseError> {
     let mut bytes = head.render();
-    let head_end = bytes
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .unwrap()
-        + 4;
+    let head_end = bytes.windows(4).position(|window| window == b"\r\n\r\n").unwrap() + 4;
     bytes.truncate(head_end);
     bytes.extend_from_slice(tail);
     let whole = parse(&bytes);
     let prefix = parse(&bytes[..split.index(bytes.len() + 1)]);
-    prop_assert!(
-        prefix == Ok(None) || prefix == whole,
-        "prefix {prefix:?} whole {whole:?}"
-    );
+    prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
     Ok(())
 }
 

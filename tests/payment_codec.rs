@@ -156,11 +156,7 @@ payment_cases! {
 fn three_decimals_are_refused_for_large_amounts() {
     // 1e-6 * rounded cents exceeds the 0.1 cent a third decimal adds once rounded >= 100_000.
     for amount in ["1000.001", "10000.001", "123456.789", "99999999.999"] {
-        assert_eq!(
-            parse_body(&body(amount)),
-            Err(PaymentError::AmountInvalid),
-            "{amount}"
-        );
+        assert_eq!(parse_body(&body(amount)), Err(PaymentError::AmountInvalid), "{amount}");
     }
 }
 
@@ -169,10 +165,7 @@ fn a_json_parser_serves_many_parses() {
     // The API keeps one `JsonParser` per connection; its tape and buffers are reused, so a failed
     // parse, a larger body or the other payload kind must not affect the next result.
     let mut parser = JsonParser::new(BODY_BYTES_MAX);
-    let big = format!(
-        r#"{{"correlationId":"{ID}",{}"amount":1}}"#,
-        " ".repeat(3000)
-    );
+    let big = format!(r#"{{"correlationId":"{ID}",{}"amount":1}}"#, " ".repeat(3000));
     let processor =
         format!(r#"{{"correlationId":"{ID}","amount":1,"requestedAt":"2025-07-10T12:34:56Z"}}"#);
     for round in 0..3 {
@@ -185,9 +178,8 @@ fn a_json_parser_serves_many_parses() {
         ];
         for (text, expected) in cases {
             let mut bytes = text.as_bytes().to_vec();
-            let parsed = parser
-                .parse_payment_request(&mut bytes)
-                .map(|payment| payment.amount_cents);
+            let parsed =
+                parser.parse_payment_request(&mut bytes).map(|payment| payment.amount_cents);
             assert_eq!(parsed, expected, "round {round}: {text}");
         }
         let mut bytes = processor.clone().into_bytes();
@@ -203,28 +195,13 @@ fn timestamp_with_an_empty_fraction_is_refused() {
 
 #[test]
 fn amount_to_cents_refuses_non_finite_and_non_positive() {
-    for amount in [
-        f64::NAN,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        0.0,
-        -0.0,
-        -0.01,
-        f64::MIN_POSITIVE,
-        f64::MAX,
-    ] {
-        assert_eq!(
-            amount_to_cents(amount),
-            Err(PaymentError::AmountInvalid),
-            "{amount}"
-        );
+    for amount in
+        [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, -0.01, f64::MIN_POSITIVE, f64::MAX]
+    {
+        assert_eq!(amount_to_cents(amount), Err(PaymentError::AmountInvalid), "{amount}");
     }
     assert_eq!(amount_to_cents(19.9), Ok(1990));
-    assert_eq!(
-        amount_to_cents(0.29),
-        Ok(29),
-        "0.29 * 100 is 28.999999999999996 in f64"
-    );
+    assert_eq!(amount_to_cents(0.29), Ok(29), "0.29 * 100 is 28.999999999999996 in f64");
 }
 
 #[test]
@@ -236,10 +213,7 @@ fn the_same_buffers_serve_many_parses() {
         (body("19.90"), Ok(1990)),
         (body("\"x\""), Err(PaymentError::AmountInvalid)),
         ("[".repeat(50), Err(PaymentError::JsonInvalid)),
-        (
-            format!(r#"{{"amount":0.01,"correlationId":"{ID}"}}"#),
-            Ok(1),
-        ),
+        (format!(r#"{{"amount":0.01,"correlationId":"{ID}"}}"#), Ok(1)),
         ("{".repeat(50), Err(PaymentError::JsonInvalid)),
         (body("20"), Ok(2000)),
     ] {
@@ -261,11 +235,7 @@ fn correlation_id_table() {
     ];
     for text in valid {
         let parsed = CorrelationId::parse(text.as_bytes()).unwrap_or_else(|_| panic!("{text}"));
-        assert_eq!(
-            parsed.as_bytes(),
-            text.as_bytes(),
-            "kept exactly as received"
-        );
+        assert_eq!(parsed.as_bytes(), text.as_bytes(), "kept exactly as received");
         assert_eq!(parsed.as_str(), text);
     }
     let invalid = [
@@ -316,14 +286,8 @@ fn write_cents_table() {
 #[test]
 fn write_summary_has_the_contest_shape() {
     let mut out = Vec::new();
-    let default = Totals {
-        requests: 43_236,
-        amount_cents: 41_554_234_598,
-    };
-    let fallback = Totals {
-        requests: 423_545,
-        amount_cents: 32_934_734,
-    };
+    let default = Totals { requests: 43_236, amount_cents: 41_554_234_598 };
+    let fallback = Totals { requests: 423_545, amount_cents: 32_934_734 };
     write_summary(&mut out, default, fallback);
     let expected = concat!(
         r#"{"default":{"totalRequests":43236,"totalAmount":415542345.98},"#,
@@ -343,10 +307,7 @@ fn write_summary_has_the_contest_shape() {
 #[test]
 fn write_processor_payment_has_the_processor_shape() {
     let mut out = Vec::new();
-    let payment = PaymentRequest {
-        correlation_id: id(ID),
-        amount_cents: 1990,
-    };
+    let payment = PaymentRequest { correlation_id: id(ID), amount_cents: 1990 };
     write_processor_payment(&mut out, &payment, BASE_MS + 7);
     let expected = format!(
         r#"{{"correlationId":"{ID}","amount":19.90,"requestedAt":"2025-07-10T12:34:56.007Z"}}"#
@@ -384,10 +345,7 @@ fn processor_payment_table() {
             ),
             Ok((100, BASE_MS * 1000)),
         ),
-        (
-            format!(r#"{{"correlationId":"{ID}","amount":1}}"#),
-            Err(PaymentError::JsonInvalid),
-        ),
+        (format!(r#"{{"correlationId":"{ID}","amount":1}}"#), Err(PaymentError::JsonInvalid)),
         (
             format!(r#"{{"correlationId":"{ID}","amount":1,"requestedAt":1752150896000}}"#),
             Err(PaymentError::RequestedAtInvalid),
@@ -427,14 +385,8 @@ fn timestamp_table() {
         ("2025-07-10T12:34:56.000Z", Some(BASE_MS * 1000)),
         ("2025-07-10T12:34:56.1Z", Some(BASE_MS * 1000 + 100_000)),
         ("2025-07-10T12:34:56.123Z", Some(BASE_MS * 1000 + 123_000)),
-        (
-            "2025-07-10T12:34:56.123456Z",
-            Some(BASE_MS * 1000 + 123_456),
-        ),
-        (
-            "2025-07-10T12:34:56.123456789Z",
-            Some(BASE_MS * 1000 + 123_456),
-        ),
+        ("2025-07-10T12:34:56.123456Z", Some(BASE_MS * 1000 + 123_456)),
+        ("2025-07-10T12:34:56.123456789Z", Some(BASE_MS * 1000 + 123_456)),
         ("2024-02-29T00:00:00Z", Some(1_709_164_800_000_000)),
         ("1999-12-31T23:59:59.999999Z", Some(946_684_799_999_999)),
         ("2100-01-01T00:00:00.000Z", Some(YEAR_2100_MS * 1000)),
@@ -498,22 +450,10 @@ fn summary_window_accepts_what_the_contest_sends() {
     let query = b"from=2025-07-10T12:34:56.000Z&to=2025-07-10T12:35:56.999Z";
     assert_eq!(
         parse_window(query),
-        Ok(SummaryWindow {
-            from_ms: Some(BASE_MS),
-            to_ms: Some(BASE_MS + 60_999)
-        })
+        Ok(SummaryWindow { from_ms: Some(BASE_MS), to_ms: Some(BASE_MS + 60_999) })
     );
-    assert_eq!(
-        parse_window(b""),
-        Ok(SummaryWindow {
-            from_ms: None,
-            to_ms: None
-        })
-    );
-    assert_eq!(
-        parse_window(b"from=2025-07-10T12:34:56.000Z&to=soon"),
-        Err(WindowError::To)
-    );
+    assert_eq!(parse_window(b""), Ok(SummaryWindow { from_ms: None, to_ms: None }));
+    assert_eq!(parse_window(b"from=2025-07-10T12:34:56.000Z&to=soon"), Err(WindowError::To));
     assert_eq!(parse_window(b"from=x&to=soon"), Err(WindowError::From));
 }
 

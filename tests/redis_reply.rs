@@ -138,11 +138,7 @@ fn check_case(input: &[u8], expected: Expected) {
             assert_eq!(check_reply(input), Ok(None));
             let mut buffer = BytesMut::from(input);
             assert_eq!(take_reply(&mut buffer), Ok(None));
-            assert_eq!(
-                &buffer[..],
-                input,
-                "an incomplete reply stays in the buffer"
-            );
+            assert_eq!(&buffer[..], input, "an incomplete reply stays in the buffer");
         }
         Expected::Error(error) => {
             assert_eq!(check_reply(input), Err(error));
@@ -293,17 +289,11 @@ fn error_text_that_is_not_utf8_is_malformed_for_take_reply() {
     // `str`, so `take_reply` must turn its refusal into `Malformed`, not panic.
     let input = b"-\xff\r\n";
     assert_eq!(check_reply(input), Ok(Some(input.len())));
-    assert_eq!(
-        take_reply(&mut BytesMut::from(&input[..])),
-        Err(ReplyError::Malformed)
-    );
+    assert_eq!(take_reply(&mut BytesMut::from(&input[..])), Err(ReplyError::Malformed));
 }
 
 fn valid_table_inputs() -> Vec<(&'static str, Vec<u8>)> {
-    table()
-        .into_iter()
-        .filter(|(_, input)| matches!(check_reply(input), Ok(Some(_))))
-        .collect()
+    table().into_iter().filter(|(_, input)| matches!(check_reply(input), Ok(Some(_)))).collect()
 }
 
 #[test]
@@ -312,11 +302,7 @@ fn every_strict_prefix_of_a_valid_reply_is_incomplete() {
     assert!(inputs.len() >= 15, "only {} valid cases", inputs.len());
     for (name, input) in inputs {
         for end in 0..input.len() {
-            assert_eq!(
-                check_reply(&input[..end]),
-                Ok(None),
-                "{name}: prefix of {end} bytes"
-            );
+            assert_eq!(check_reply(&input[..end]), Ok(None), "{name}: prefix of {end} bytes");
         }
     }
 }
@@ -347,10 +333,7 @@ fn receive(chunks: impl Iterator<Item = Vec<u8>>) -> (Vec<Value>, BytesMut) {
 #[test]
 fn byte_at_a_time_equals_whole() {
     let inputs = valid_table_inputs();
-    let stream: Vec<u8> = inputs
-        .iter()
-        .flat_map(|(_, input)| input.iter().copied())
-        .collect();
+    let stream: Vec<u8> = inputs.iter().flat_map(|(_, input)| input.iter().copied()).collect();
     let (whole, whole_left) = receive(std::iter::once(stream.clone()));
     let (bytewise, bytewise_left) = receive(stream.iter().map(|byte| vec![*byte]));
     assert_eq!(whole.len(), inputs.len());
@@ -373,10 +356,7 @@ fn pipelined_two_replies_and_half_a_third() {
     let mut buffer = BytesMut::from(&bytes[..]);
     let one = take_reply(&mut buffer).unwrap().unwrap();
     let two = take_reply(&mut buffer).unwrap().unwrap();
-    assert_eq!(
-        value_of(&one),
-        Value::Array(vec![bulk("foo"), Value::Integer(1)])
-    );
+    assert_eq!(value_of(&one), Value::Array(vec![bulk("foo"), Value::Integer(1)]));
     assert_eq!(value_of(&two), Value::Simple(b"OK".to_vec()));
     assert_eq!(take_reply(&mut buffer), Ok(None));
     assert_eq!(&buffer[..], third, "the half reply stays for the next read");

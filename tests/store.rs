@@ -68,8 +68,15 @@ fn summary_matches_a_brute_force_model_on_random_windows() {
         let mut model: Vec<TakenPayment> = Vec::new();
         for index in 0..400 {
             let taken = TakenPayment {
-                payment: PaymentRequest { correlation_id: id(index), amount_cents: 1 + random.below(100_000) },
-                processor: if random.below(3) == 0 { Processor::Fallback } else { Processor::Default },
+                payment: PaymentRequest {
+                    correlation_id: id(index),
+                    amount_cents: 1 + random.below(100_000),
+                },
+                processor: if random.below(3) == 0 {
+                    Processor::Fallback
+                } else {
+                    Processor::Default
+                },
                 requested_at_ms: base_ms + random.below(6_000) as i64,
                 accepted_at_ms: base_ms,
             };
@@ -91,11 +98,21 @@ fn summary_matches_a_brute_force_model_on_random_windows() {
         let mut windows: Vec<(Option<i64>, Option<i64>)> = vec![(None, None)];
         for taken in model.iter().take(60) {
             let at = taken.requested_at_ms;
-            windows.extend([(Some(at), Some(at)), (Some(at + 1), None), (None, Some(at - 1)), (Some(at), None), (None, Some(at))]);
+            windows.extend([
+                (Some(at), Some(at)),
+                (Some(at + 1), None),
+                (None, Some(at - 1)),
+                (Some(at), None),
+                (None, Some(at)),
+            ]);
         }
         for second in 0..7 {
             let edge = base_ms + second * 1000;
-            windows.extend([(Some(edge), Some(edge + 999)), (Some(edge - 1), Some(edge)), (Some(edge + 1), Some(edge + 998))]);
+            windows.extend([
+                (Some(edge), Some(edge + 999)),
+                (Some(edge - 1), Some(edge)),
+                (Some(edge + 1), Some(edge + 998)),
+            ]);
         }
         for _ in 0..100 {
             let from = base_ms - 500 + random.below(7_000) as i64;
@@ -103,7 +120,11 @@ fn summary_matches_a_brute_force_model_on_random_windows() {
         }
         windows.push((Some(base_ms + 5_000), Some(base_ms + 1_000)));
         for (from, to) in windows {
-            assert_eq!(store.summary(from, to).await.unwrap(), brute(from, to), "window {from:?}..={to:?}");
+            assert_eq!(
+                store.summary(from, to).await.unwrap(),
+                brute(from, to),
+                "window {from:?}..={to:?}"
+            );
         }
         // Recording again changes nothing.
         for taken in model.iter().take(50) {
@@ -126,17 +147,29 @@ fn take_drops_duplicates_and_recover_returns_the_stamped_attempts() {
             store.enqueue(&payment, 1_752_150_890_000 + index as i64).await.unwrap();
         }
         let mut taken = Vec::new();
-        store.take(key, 10, Processor::Fallback, 1_752_150_896_123, None, &mut taken).await.unwrap();
-        let ids: Vec<CorrelationId> = taken.iter().map(|taken| taken.payment.correlation_id).collect();
+        store
+            .take(key, 10, Processor::Fallback, 1_752_150_896_123, None, &mut taken)
+            .await
+            .unwrap();
+        let ids: Vec<CorrelationId> =
+            taken.iter().map(|taken| taken.payment.correlation_id).collect();
         assert_eq!(ids, [id(1), id(2), id(3), id(4)], "FIFO order, duplicates dropped");
-        assert!(taken.iter().all(|taken| taken.processor == Processor::Fallback && taken.requested_at_ms == 1_752_150_896_123));
+        assert!(taken.iter().all(|taken| taken.processor == Processor::Fallback
+            && taken.requested_at_ms == 1_752_150_896_123));
         let accepted: Vec<i64> = taken.iter().map(|taken| taken.accepted_at_ms).collect();
-        assert_eq!(accepted, [1_752_150_890_001, 1_752_150_890_002, 1_752_150_890_003, 1_752_150_890_004]);
+        assert_eq!(
+            accepted,
+            [1_752_150_890_001, 1_752_150_890_002, 1_752_150_890_003, 1_752_150_890_004]
+        );
         let mut recovered = store.recover(key).await.unwrap();
         recovered.sort_by_key(|taken| taken.payment.correlation_id.as_str().to_string());
         assert_eq!(recovered, taken);
         // A new attempt's stamp replaces the old one; recording settles it.
-        let restamped = TakenPayment { processor: Processor::Default, requested_at_ms: 1_752_150_899_000, ..taken[0] };
+        let restamped = TakenPayment {
+            processor: Processor::Default,
+            requested_at_ms: 1_752_150_899_000,
+            ..taken[0]
+        };
         store.stamp(key, &restamped).await.unwrap();
         assert!(store.recover(key).await.unwrap().contains(&restamped));
         store.record(key, &restamped).await.unwrap();
@@ -158,7 +191,10 @@ fn a_batch_record_adds_each_payment_once_even_when_repeated() {
         let key: &[u8] = b"rinha:processing:batch-test";
         let payments: Vec<TakenPayment> = (0..250u64)
             .map(|index| TakenPayment {
-                payment: PaymentRequest { correlation_id: id(5000 + index), amount_cents: 100 + index },
+                payment: PaymentRequest {
+                    correlation_id: id(5000 + index),
+                    amount_cents: 100 + index,
+                },
                 processor: if index % 4 == 0 { Processor::Fallback } else { Processor::Default },
                 requested_at_ms: 1_752_150_896_000 + (index as i64) * 37,
                 accepted_at_ms: 0,
@@ -171,8 +207,16 @@ fn a_batch_record_adds_each_payment_once_even_when_repeated() {
         for taken in payments.iter().chain(payments.iter().take(10)) {
             rinha::store::pack_record(&mut packed, taken);
         }
-        assert_eq!(store.record_packed(key, &packed).await.unwrap(), 250, "repeats in a batch add nothing");
-        assert_eq!(store.record_packed(key, &packed).await.unwrap(), 0, "a replayed batch adds nothing");
+        assert_eq!(
+            store.record_packed(key, &packed).await.unwrap(),
+            250,
+            "repeats in a batch add nothing"
+        );
+        assert_eq!(
+            store.record_packed(key, &packed).await.unwrap(),
+            0,
+            "a replayed batch adds nothing"
+        );
         assert!(store.recover(key).await.unwrap().is_empty(), "every recorded payment is settled");
         let mut expected = [Totals::default(); 2];
         for taken in &payments {
@@ -207,7 +251,10 @@ fn requeue_puts_a_payment_back_at_the_old_end_once() {
         assert_eq!(again[0].accepted_at_ms, 100, "acceptance time kept for the hold");
         store.requeue(key, &taken[0]).await.unwrap();
         assert_eq!(store.recover(key).await.unwrap(), again, "the newer attempt is untouched");
-        assert_eq!(store.client().request(&[b"LLEN", b"rinha:queue"]).await.unwrap(), Reply::Integer(2));
+        assert_eq!(
+            store.client().request(&[b"LLEN", b"rinha:queue"]).await.unwrap(),
+            Reply::Integer(2)
+        );
     });
 }
 
@@ -230,7 +277,10 @@ fn take_with_a_cutoff_takes_only_payments_accepted_by_then_oldest_first() {
         store.take(key, 2, Processor::Default, 7_000, None, &mut taken).await.unwrap();
         let accepted: Vec<i64> = taken.iter().map(|taken| taken.accepted_at_ms).collect();
         assert_eq!(accepted, [4000, 5000], "the count bounds a take");
-        assert_eq!(store.client().request(&[b"LLEN", b"rinha:queue"]).await.unwrap(), Reply::Integer(1));
+        assert_eq!(
+            store.client().request(&[b"LLEN", b"rinha:queue"]).await.unwrap(),
+            Reply::Integer(1)
+        );
     });
 }
 

@@ -21,10 +21,7 @@ use rinha::{
 const ID: &str = "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3";
 
 fn payment(id: &str, amount_cents: u64) -> PaymentRequest {
-    PaymentRequest {
-        correlation_id: CorrelationId::parse(id.as_bytes()).unwrap(),
-        amount_cents,
-    }
+    PaymentRequest { correlation_id: CorrelationId::parse(id.as_bytes()).unwrap(), amount_cents }
 }
 
 /// 2025-07-10T12:34:56.000Z in milliseconds.
@@ -45,11 +42,7 @@ fn processing_value(queued: &[u8], processor: Processor, requested_at_ms: i64) -
     let (cents, accepted) = text[CORRELATION_ID_BYTES + 1..].split_once(':').unwrap();
     assert!(!cents.is_empty() && cents.bytes().all(|byte| byte.is_ascii_digit()));
     assert!(!accepted.is_empty() && accepted.bytes().all(|byte| byte.is_ascii_digit()));
-    format!(
-        "{cents}:{}:{requested_at_ms}:{accepted}",
-        processor.code() as char
-    )
-    .into_bytes()
+    format!("{cents}:{}:{requested_at_ms}:{accepted}", processor.code() as char).into_bytes()
 }
 
 #[test]
@@ -65,10 +58,7 @@ fn queue_entry_layout() {
     );
     // The id is kept exactly as received, upper case included.
     let upper = ID.to_ascii_uppercase();
-    assert_eq!(
-        encoded(&payment(&upper, 5), 7),
-        format!("{upper}:5:7").as_bytes()
-    );
+    assert_eq!(encoded(&payment(&upper, 5), 7), format!("{upper}:5:7").as_bytes());
 }
 
 #[test]
@@ -152,20 +142,11 @@ fn decode_processing_table() {
         ("1:f:0:0", taken(1, Processor::Fallback, 0, 0)),
         (
             "10000000000000:d:4102444800000:4102444799999",
-            taken(
-                AMOUNT_CENTS_MAX,
-                Processor::Default,
-                4_102_444_800_000,
-                4_102_444_799_999,
-            ),
+            taken(AMOUNT_CENTS_MAX, Processor::Default, 4_102_444_800_000, 4_102_444_799_999),
         ),
     ];
     for (value, expected) in valid {
-        assert_eq!(
-            decode_processing(ID.as_bytes(), value.as_bytes()),
-            Some(*expected),
-            "{value}"
-        );
+        assert_eq!(decode_processing(ID.as_bytes(), value.as_bytes()), Some(*expected), "{value}");
     }
     let invalid = [
         "",
@@ -187,18 +168,10 @@ fn decode_processing_table() {
         "1990:d:1000000000000000000:1",
     ];
     for value in invalid {
-        assert_eq!(
-            decode_processing(ID.as_bytes(), value.as_bytes()),
-            None,
-            "{value:?}"
-        );
+        assert_eq!(decode_processing(ID.as_bytes(), value.as_bytes()), None, "{value:?}");
     }
     for id in ["", &ID[..35], "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60bg"] {
-        assert_eq!(
-            decode_processing(id.as_bytes(), b"1990:d:1:1"),
-            None,
-            "{id:?}"
-        );
+        assert_eq!(decode_processing(id.as_bytes(), b"1990:d:1:1"), None, "{id:?}");
     }
 }
 

@@ -53,7 +53,12 @@ mod tests {
             (Method::Post, b"/PAYMENTS", Route::NotFound),
         ];
         for (method, path, expected) in cases {
-            assert_eq!(route(*method, path), *expected, "{method:?} {:?}", String::from_utf8_lossy(path));
+            assert_eq!(
+                route(*method, path),
+                *expected,
+                "{method:?} {:?}",
+                String::from_utf8_lossy(path)
+            );
         }
     }
 }

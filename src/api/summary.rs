@@ -96,11 +96,20 @@ mod tests {
                 "from=2025-07-10T12:34:56.000Z&to=2025-07-10T12:35:56.999Z",
                 Ok(SummaryWindow { from_ms: Some(BASE_MS), to_ms: Some(BASE_MS + 60_999) }),
             ),
-            ("from=2025-07-10T12:34:56.123Z", Ok(SummaryWindow { from_ms: Some(BASE_MS + 123), to_ms: None })),
+            (
+                "from=2025-07-10T12:34:56.123Z",
+                Ok(SummaryWindow { from_ms: Some(BASE_MS + 123), to_ms: None }),
+            ),
             ("to=2025-07-10T12:34:56Z", Ok(SummaryWindow { from_ms: None, to_ms: Some(BASE_MS) })),
-            ("from=2025-07-10T12%3A34%3A56.000Z", Ok(SummaryWindow { from_ms: Some(BASE_MS), to_ms: None })),
+            (
+                "from=2025-07-10T12%3A34%3A56.000Z",
+                Ok(SummaryWindow { from_ms: Some(BASE_MS), to_ms: None }),
+            ),
             ("from=&to=", Ok(SummaryWindow { from_ms: None, to_ms: None })),
-            ("other=1&to=2025-07-10T12:34:56.001Z", Ok(SummaryWindow { from_ms: None, to_ms: Some(BASE_MS + 1) })),
+            (
+                "other=1&to=2025-07-10T12:34:56.001Z",
+                Ok(SummaryWindow { from_ms: None, to_ms: Some(BASE_MS + 1) }),
+            ),
             ("from=yesterday", Err(WindowError::From)),
             ("from=2025-07-10T12:34:56.000Z&to=2025-13-10T12:34:56.000Z", Err(WindowError::To)),
             ("from=2025-07-10T12:34:56.000", Err(WindowError::From)),

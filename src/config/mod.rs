@@ -12,7 +12,10 @@ use crate::http::stream::Endpoint;
 
 /// Reads `name`, or `default` when unset or empty.
 pub fn text(name: &str, default: &str) -> String {
-    env::var(name).ok().filter(|value| !value.trim().is_empty()).unwrap_or_else(|| default.to_string())
+    env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 /// Reads and parses `name`, or `default` when unset.
@@ -35,7 +38,10 @@ pub fn parsed<T: FromStr>(name: &str, default: T) -> Result<T, String> {
 pub fn endpoint(name: &str, default: &str) -> Result<Endpoint, String> {
     let value = text(name, default);
     let value = value.strip_prefix("redis://").unwrap_or(&value).trim_end_matches('/');
-    let value = value.strip_prefix("unix://").map(|path| format!("unix:{path}")).unwrap_or(value.to_string());
+    let value = value
+        .strip_prefix("unix://")
+        .map(|path| format!("unix:{path}"))
+        .unwrap_or(value.to_string());
     Endpoint::parse(&value).map_err(|error| format!("{name}: {error}"))
 }
 
@@ -110,7 +116,8 @@ impl ApiConfig {
 /// A message naming the variable, for anything but a fraction in `[0, 1)` with at most 4 places.
 pub fn fee_basis_points(name: &str, default: &str) -> Result<u32, String> {
     let value = text(name, default);
-    let bad = || format!("{name}={value:?} must be a fraction like 0.05 (at most 4 decimal places)");
+    let bad =
+        || format!("{name}={value:?} must be a fraction like 0.05 (at most 4 decimal places)");
     let (whole, fraction) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
     if whole != "0" || fraction.len() > 4 || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err(bad());
@@ -135,8 +142,11 @@ pub fn processor_tls() -> Result<crate::http::tls::TlsConfig, String> {
 ///
 /// # Errors
 /// A message naming the first bad variable.
-pub fn router_settings(fees_basis_points: [u32; 2]) -> Result<crate::worker::router::RouterSettings, String> {
-    let defaults = crate::worker::router::RouterSettings::for_fees(fees_basis_points[0], fees_basis_points[1]);
+pub fn router_settings(
+    fees_basis_points: [u32; 2],
+) -> Result<crate::worker::router::RouterSettings, String> {
+    let defaults =
+        crate::worker::router::RouterSettings::for_fees(fees_basis_points[0], fees_basis_points[1]);
     let settings = crate::worker::router::RouterSettings {
         latency_max_ms: parsed("ROUTER_LATENCY_MAX_MS", defaults.latency_max_ms)?,
         hold_max_ms: parsed("HOLD_MAX_MS", defaults.hold_max_ms)?,
@@ -171,10 +181,8 @@ impl WorkerConfig {
         let processor = |name: &str, default: &str| {
             Origin::parse(&text(name, default)).map_err(|error| format!("{name}: {error}"))
         };
-        let fees_basis_points = [
-            fee_basis_points("DEFAULT_FEE", "0.05")?,
-            fee_basis_points("FALLBACK_FEE", "0.15")?,
-        ];
+        let fees_basis_points =
+            [fee_basis_points("DEFAULT_FEE", "0.05")?, fee_basis_points("FALLBACK_FEE", "0.15")?];
         let settings = crate::worker::WorkerSettings {
             redis: endpoint("REDIS_URL", "127.0.0.1:6379")?,
             worker_id: text("WORKER_ID", "worker-1"),
@@ -205,8 +213,12 @@ impl WorkerConfig {
         {
             return Err("WORKER_INFLIGHT_MAX, WORKER_TAKE_BATCH_MAX and WORKER_TAKE_RATE_MAX must be positive".into());
         }
-        if config.settings.timeout_ms == 0 || config.settings.settle_ms < config.settings.timeout_ms as i64 {
-            return Err("PROCESSOR_TIMEOUT_MS must be positive and at most AMBIGUOUS_SETTLE_MS".into());
+        if config.settings.timeout_ms == 0
+            || config.settings.settle_ms < config.settings.timeout_ms as i64
+        {
+            return Err(
+                "PROCESSOR_TIMEOUT_MS must be positive and at most AMBIGUOUS_SETTLE_MS".into()
+            );
         }
         Ok(config)
     }
@@ -220,9 +232,18 @@ mod tests {
     fn fees_parse_exactly() {
         std::env::set_var("RINHA_TEST_FEE", "0.05");
         assert_eq!(fee_basis_points("RINHA_TEST_FEE", "0"), Ok(500));
-        for (text, expected) in [("0.15", Some(1500)), ("0.1", Some(1000)), ("0.07", Some(700)),
-            ("0.0001", Some(1)), ("0", Some(0)), ("1.0", None), ("0.00001", None), ("-0.1", None),
-            ("abc", None), ("0.1x", None)] {
+        for (text, expected) in [
+            ("0.15", Some(1500)),
+            ("0.1", Some(1000)),
+            ("0.07", Some(700)),
+            ("0.0001", Some(1)),
+            ("0", Some(0)),
+            ("1.0", None),
+            ("0.00001", None),
+            ("-0.1", None),
+            ("abc", None),
+            ("0.1x", None),
+        ] {
             std::env::set_var("RINHA_TEST_FEE", text);
             assert_eq!(fee_basis_points("RINHA_TEST_FEE", "0").ok(), expected, "{text}");
         }

@@ -345,9 +345,11 @@ pub fn parse_response(buffer: &[u8]) -> io::Result<Option<ParsedResponse>> {
     let mut headers: [MaybeUninit<httparse::Header<'_>>; RESPONSE_HEADERS_MAX] =
         [const { MaybeUninit::uninit() }; RESPONSE_HEADERS_MAX];
     let mut response = httparse::Response::new(&mut []);
-    let head_len = match httparse::ParserConfig::default()
-        .parse_response_with_uninit_headers(&mut response, buffer, &mut headers)
-    {
+    let head_len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buffer,
+        &mut headers,
+    ) {
         Ok(httparse::Status::Complete(head_len)) => head_len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err(invalid("malformed response head")),
@@ -360,7 +362,8 @@ pub fn parse_response(buffer: &[u8]) -> io::Result<Option<ParsedResponse>> {
         if header.name.eq_ignore_ascii_case("content-length") {
             let text = std::str::from_utf8(header.value).map_err(|_| invalid("content-length"))?;
             let text = text.trim();
-            if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) || text.len() > 9 {
+            if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) || text.len() > 9
+            {
                 return Err(invalid("content-length"));
             }
             let length: usize = text.parse().map_err(|_| invalid("content-length"))?;
@@ -381,7 +384,12 @@ pub fn parse_response(buffer: &[u8]) -> io::Result<Option<ParsedResponse>> {
         }
     }
     if status == 204 || status == 304 || (100..200).contains(&status) {
-        return Ok(Some(ParsedResponse { status, body: head_len..head_len, len: head_len, keep_alive }));
+        return Ok(Some(ParsedResponse {
+            status,
+            body: head_len..head_len,
+            len: head_len,
+            keep_alive,
+        }));
     }
     if chunked {
         return parse_chunked(buffer, head_len).map(|parsed| {
@@ -405,7 +413,10 @@ const CHUNK_LINE_BYTES_MAX: usize = 256;
 /// Parses `size [;ext] CRLF data CRLF 0 CRLF CRLF` (at most one data chunk; no trailers). The
 /// verdict never depends on how the bytes were split: a line is judged on its length whether or
 /// not its CRLF has arrived.
-fn parse_chunked(buffer: &[u8], start: usize) -> io::Result<Option<(std::ops::Range<usize>, usize)>> {
+fn parse_chunked(
+    buffer: &[u8],
+    start: usize,
+) -> io::Result<Option<(std::ops::Range<usize>, usize)>> {
     let invalid = || io::Error::new(io::ErrorKind::InvalidData, "bad chunked body");
     let mut position = start;
     let mut body: Option<std::ops::Range<usize>> = None;
@@ -417,7 +428,11 @@ fn parse_chunked(buffer: &[u8], start: usize) -> io::Result<Option<(std::ops::Ra
         let size_end = window.iter().position(|byte| *byte == b';' || *byte == b'\r');
         let size_part = &window[..size_end.unwrap_or(window.len())];
         let digits = size_part.iter().filter(|byte| !matches!(byte, b' ' | b'\t')).count();
-        if digits > 8 || !size_part.iter().all(|byte| byte.is_ascii_hexdigit() || matches!(byte, b' ' | b'\t')) {
+        if digits > 8
+            || !size_part
+                .iter()
+                .all(|byte| byte.is_ascii_hexdigit() || matches!(byte, b' ' | b'\t'))
+        {
             return Err(invalid());
         }
         let Some(line_end) = window.windows(2).position(|pair| pair == b"\r\n") else {
@@ -425,7 +440,10 @@ fn parse_chunked(buffer: &[u8], start: usize) -> io::Result<Option<(std::ops::Ra
         };
         let size_text = std::str::from_utf8(&rest[..line_end]).map_err(|_| invalid())?;
         let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        if size_text.is_empty() || size_text.len() > 8 || !size_text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        if size_text.is_empty()
+            || size_text.len() > 8
+            || !size_text.bytes().all(|byte| byte.is_ascii_hexdigit())
+        {
             return Err(invalid());
         }
         let size = usize::from_str_radix(size_text, 16).map_err(|_| invalid())?;
@@ -473,8 +491,12 @@ mod tests {
         ("http://[::1]", "[::1]:80", "[::1]", None),
         ("http://[::1]:9000/", "[::1]:9000", "[::1]:9000", None),
         ("https://processor.example", "processor.example:443", "processor.example", Some(NAME)),
-        ("https://processor.example:8443/x", "processor.example:8443", "processor.example:8443",
-            Some(NAME)),
+        (
+            "https://processor.example:8443/x",
+            "processor.example:8443",
+            "processor.example:8443",
+            Some(NAME),
+        ),
         ("https://localhost?q", "localhost:443", "localhost", Some("localhost")),
         ("HTTPS://127.0.0.1:9443", "127.0.0.1:9443", "127.0.0.1:9443", Some("127.0.0.1")),
         ("https://[::1]:9443", "[::1]:9443", "[::1]:9443", Some("::1")),

@@ -102,18 +102,30 @@ pub fn write_json_with(out: &mut Vec<u8>, status: Status, write_body: impl FnOnc
 #[cold]
 pub fn parse_error_response(error: ParseError) -> &'static [u8] {
     match error {
-        ParseError::Malformed => b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\
-Connection: close\r\nContent-Length: 18\r\n\r\nmalformed request\n",
-        ParseError::TooManyHeaders => b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\
-Connection: close\r\nContent-Length: 17\r\n\r\ntoo many headers\n",
-        ParseError::ContentLengthInvalid => b"HTTP/1.1 400 Bad Request\r\nContent-Type: \
-text/plain\r\nConnection: close\r\nContent-Length: 23\r\n\r\ninvalid content-length\n",
-        ParseError::BodyTooLarge => b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: \
-text/plain\r\nConnection: close\r\nContent-Length: 15\r\n\r\nbody too large\n",
-        ParseError::TransferEncodingUnsupported => b"HTTP/1.1 501 Not Implemented\r\n\
+        ParseError::Malformed => {
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\
+Connection: close\r\nContent-Length: 18\r\n\r\nmalformed request\n"
+        }
+        ParseError::TooManyHeaders => {
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\
+Connection: close\r\nContent-Length: 17\r\n\r\ntoo many headers\n"
+        }
+        ParseError::ContentLengthInvalid => {
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: \
+text/plain\r\nConnection: close\r\nContent-Length: 23\r\n\r\ninvalid content-length\n"
+        }
+        ParseError::BodyTooLarge => {
+            b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: \
+text/plain\r\nConnection: close\r\nContent-Length: 15\r\n\r\nbody too large\n"
+        }
+        ParseError::TransferEncodingUnsupported => {
+            b"HTTP/1.1 501 Not Implemented\r\n\
 Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 30\r\n\r\n\
-transfer-encoding unsupported\n",
-        ParseError::VersionUnsupported => b"HTTP/1.1 505 HTTP Version Not Supported\r\n\
-Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 20\r\n\r\nversion unsupported\n",
+transfer-encoding unsupported\n"
+        }
+        ParseError::VersionUnsupported => {
+            b"HTTP/1.1 505 HTTP Version Not Supported\r\n\
+Content-Type: text/plain\r\nConnection: close\r\nContent-Length: 20\r\n\r\nversion unsupported\n"
+        }
     }
 }

@@ -70,7 +70,8 @@ impl Endpoint {
     pub fn bind(&self, backlog: i32) -> io::Result<Listener> {
         match self {
             Self::Tcp(address) => {
-                let options = ListenerOpts::new().reuse_port(true).reuse_addr(true).backlog(backlog);
+                let options =
+                    ListenerOpts::new().reuse_port(true).reuse_addr(true).backlog(backlog);
                 Ok(Listener::Tcp(TcpListener::bind_with_config(resolve(address)?, &options)?))
             }
             Self::Unix(path) => Ok(Listener::Unix(bind_unix(path)?)),

@@ -21,6 +21,7 @@ pub fn encode_command(out: &mut Vec<u8>, arguments: &[&[u8]]) {
     let length = frame.encode_len(false);
     let start = out.len();
     out.resize(start + length, 0);
-    let written = encode_borrowed(&mut out[start..], &frame, false).expect("buffer sized by encode_len");
+    let written =
+        encode_borrowed(&mut out[start..], &frame, false).expect("buffer sized by encode_len");
     assert_eq!(written, length);
 }

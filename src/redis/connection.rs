@@ -32,7 +32,9 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use monoio::{
     buf::IoBufMut,
-    io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable},
+    io::{
+        AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable,
+    },
 };
 
 use super::{
@@ -257,7 +259,8 @@ impl Client {
                     Poll::Pending
                 }
                 Slot::Done(_) => {
-                    let Slot::Done(result) = std::mem::replace(&mut shared.slots[index], Slot::Free)
+                    let Slot::Done(result) =
+                        std::mem::replace(&mut shared.slots[index], Slot::Free)
                     else {
                         unreachable!()
                     };

@@ -73,10 +73,10 @@ pub fn decode_report(value: &[u8]) -> Option<HealthReport> {
     };
     let min_response_time = fields.next()?.parse().ok()?;
     let polled_at_ms = fields.next()?.parse().ok()?;
-    fields.next().is_none().then_some(HealthReport {
-        health: Health { failing, min_response_time },
-        polled_at_ms,
-    })
+    fields
+        .next()
+        .is_none()
+        .then_some(HealthReport { health: Health { failing, min_response_time }, polled_at_ms })
 }
 
 /// Runs forever on this thread: reads published health into `router`, and polls a processor
@@ -132,7 +132,12 @@ async fn hold_lock_one_window(client: &Client, processor: Processor) {
     let _ = client.request(&[b"PEXPIRE", &key, interval]).await;
 }
 
-async fn poll(client: &Client, processor_client: &ProcessorClient, processor: Processor, router: &RefCell<Router>) {
+async fn poll(
+    client: &Client,
+    processor_client: &ProcessorClient,
+    processor: Processor,
+    router: &RefCell<Router>,
+) {
     let answer = processor_client.health(HEALTH_TIMEOUT).await;
     hold_lock_one_window(client, processor).await;
     let Some(health) = answer else {

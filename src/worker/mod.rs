@@ -165,7 +165,8 @@ pub async fn run(settings: WorkerSettings, thread_index: usize) {
     let owner = format!("{}:{thread_index}:{}", settings.worker_id, std::process::id());
     monoio::spawn(health::run(client, processors, router, owner));
     recover(&context).await;
-    dispatch(&context, settings.inflight_max, settings.take_batch_max, settings.take_rate_max).await;
+    dispatch(&context, settings.inflight_max, settings.take_batch_max, settings.take_rate_max)
+        .await;
 }
 
 /// Resumes every payment a previous run left in this thread's processing hash.
@@ -206,7 +207,12 @@ fn start_settle(context: &Rc<Context>, taken: TakenPayment, pinned_since_ms: Opt
 /// A token bucket bounds the take rate: a backlog left by an outage drains at `take_rate_max`
 /// instead of all at once, because every payment costs Redis CPU and Redis also serves the API's
 /// hot path under a small CPU quota; a burst there shows up directly in the API's p99.
-async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: usize, take_rate_max: u32) {
+async fn dispatch(
+    context: &Rc<Context>,
+    inflight_max: usize,
+    take_batch_max: usize,
+    take_rate_max: u32,
+) {
     let mut batch = Vec::with_capacity(take_batch_max);
     let mut error_backoff_ms = 1;
     // Tokens are payments; the bucket holds at most one batch, refilled at take_rate_max per second.
@@ -230,7 +236,9 @@ async fn dispatch(context: &Rc<Context>, inflight_max: usize, take_batch_max: us
         let plan = context.router.borrow_mut().plan(now);
         let (processor, accepted_by_ms, count_max) = match plan {
             Plan::Send(processor) => (processor, None, take_batch_max),
-            Plan::SendAcceptedBy(processor, cutoff_ms) => (processor, Some(cutoff_ms), take_batch_max),
+            Plan::SendAcceptedBy(processor, cutoff_ms) => {
+                (processor, Some(cutoff_ms), take_batch_max)
+            }
             Plan::Probe(processor) => (processor, None, 1),
             Plan::Hold => {
                 monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;

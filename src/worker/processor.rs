@@ -91,7 +91,12 @@ impl ProcessorClient {
     }
 
     /// Sends `POST /payments` with `requestedAt = requested_at_ms`.
-    pub async fn pay(&self, payment: &PaymentRequest, requested_at_ms: i64, timeout: Duration) -> PayOutcome {
+    pub async fn pay(
+        &self,
+        payment: &PaymentRequest,
+        requested_at_ms: i64,
+        timeout: Duration,
+    ) -> PayOutcome {
         let mut body = Vec::with_capacity(128);
         write_processor_payment(&mut body, payment, requested_at_ms);
         let mut response = Vec::new();

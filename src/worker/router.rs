@@ -60,8 +60,11 @@ impl RouterSettings {
     /// [`hold_max_ms_for_fees`] over [`HOLD_HORIZON_MS`], capped at [`END_GRACE_MS`] so that a
     /// hold never turns into a payment left unpaid at the end of the test.
     pub fn for_fees(fee_default_basis_points: u32, fee_fallback_basis_points: u32) -> Self {
-        let priced_ms =
-            hold_max_ms_for_fees(fee_default_basis_points, fee_fallback_basis_points, HOLD_HORIZON_MS);
+        let priced_ms = hold_max_ms_for_fees(
+            fee_default_basis_points,
+            fee_fallback_basis_points,
+            HOLD_HORIZON_MS,
+        );
         Self {
             latency_max_ms: AUDIT_MARGIN_MS - AUDIT_SLACK_MS,
             hold_max_ms: priced_ms.min(END_GRACE_MS),
@@ -291,8 +294,8 @@ impl Router {
                 // While the report stands, every failure since is a fresh sign of it.
                 .then_some(report.polled_at_ms.max(state.last_failure_ms))
         });
-        let streak_failing_at = (state.failure_streak >= settings.failure_streak_max)
-            .then_some(state.last_failure_ms);
+        let streak_failing_at =
+            (state.failure_streak >= settings.failure_streak_max).then_some(state.last_failure_ms);
         match reported_failing_at.max(streak_failing_at) {
             None => Availability::Usable,
             Some(latest) if now_ms - latest < settings.failure_rest_ms => Availability::Out,
@@ -318,9 +321,8 @@ impl Router {
             .map_or(0, |(started, _)| (now_ms - started).max(0));
         let fresh = now_ms - state.latency_updated_ms < self.settings.health_ttl_ms;
         let estimate = if fresh { state.latency_ms.unwrap_or(0.0) } else { 0.0 };
-        let latched = state
-            .slow_since_ms
-            .is_some_and(|since| now_ms - since < self.settings.health_ttl_ms);
+        let latched =
+            state.slow_since_ms.is_some_and(|since| now_ms - since < self.settings.health_ttl_ms);
         let floor = if latched { f64::INFINITY } else { 0.0 };
         estimate.max(oldest_age as f64).max(floor)
     }
@@ -387,7 +389,13 @@ mod tests {
     }
 
     /// Runs one attempt of `latency_ms` ending at `end_ms` with `outcome`.
-    fn attempt(router: &mut Router, processor: Processor, outcome: PayOutcome, latency_ms: i64, end_ms: i64) {
+    fn attempt(
+        router: &mut Router,
+        processor: Processor,
+        outcome: PayOutcome,
+        latency_ms: i64,
+        end_ms: i64,
+    ) {
         let started = end_ms - latency_ms;
         let id = router.attempt_started(processor, started);
         router.observe(processor, (started, id), outcome, end_ms);
@@ -398,13 +406,24 @@ mod tests {
         assert_eq!(hold_max_ms_for_fees(PREVIEW_FEES.0, PREVIEW_FEES.1, HOLD_HORIZON_MS), 11_764);
         assert_eq!(hold_max_ms_for_fees(FINAL_FEES.0, FINAL_FEES.1, HOLD_HORIZON_MS), 3_333);
         assert_eq!(hold_max_ms_for_fees(1000, 1000, HOLD_HORIZON_MS), 0, "equal fees: never hold");
-        assert_eq!(hold_max_ms_for_fees(1500, 500, HOLD_HORIZON_MS), 0, "cheaper fallback: never hold");
+        assert_eq!(
+            hold_max_ms_for_fees(1500, 500, HOLD_HORIZON_MS),
+            0,
+            "cheaper fallback: never hold"
+        );
         let settings = RouterSettings::for_fees(700, 1000);
         assert_eq!(settings.latency_max_ms, 1250);
         assert!(settings.latency_max_ms < AUDIT_MARGIN_MS);
-        assert_eq!(settings.hold_max_ms, END_GRACE_MS, "the default hold is capped by the end grace");
+        assert_eq!(
+            settings.hold_max_ms, END_GRACE_MS,
+            "the default hold is capped by the end grace"
+        );
         assert_eq!(RouterSettings::for_fees(1000, 1000).hold_max_ms, 0);
-        assert_eq!(RouterSettings::for_fees(995, 1000).hold_max_ms, 55, "a tiny saving holds briefly");
+        assert_eq!(
+            RouterSettings::for_fees(995, 1000).hold_max_ms,
+            55,
+            "a tiny saving holds briefly"
+        );
     }
 
     /// One row of the decision table: the conditions, then the plan expected.
@@ -422,19 +441,110 @@ mod tests {
         let hold_preview = 11_764;
         let hold_final = 3_333;
         let cases = [
-            Case { name: "both healthy", fees: FINAL_FEES, default: (false, 0), fallback: (false, 0), default_out_for_ms: 0, expected: Plan::Send(D) },
-            Case { name: "default 1000 ms is still fast", fees: FINAL_FEES, default: (false, 1000), fallback: (false, 0), default_out_for_ms: 0, expected: Plan::Send(D) },
-            Case { name: "fallback failing, default healthy", fees: FINAL_FEES, default: (false, 100), fallback: (true, 0), default_out_for_ms: 0, expected: Plan::Send(D) },
-            Case { name: "default failing, young outage, final fees", fees: FINAL_FEES, default: (true, 0), fallback: (false, 0), default_out_for_ms: 1000, expected: Plan::SendAcceptedBy(F, NOW - hold_final) },
-            Case { name: "default failing, old outage, final fees", fees: FINAL_FEES, default: (true, 0), fallback: (false, 0), default_out_for_ms: hold_final, expected: Plan::Send(F) },
-            Case { name: "default failing, young outage, preview fees", fees: PREVIEW_FEES, default: (true, 100), fallback: (false, 0), default_out_for_ms: 5000, expected: Plan::SendAcceptedBy(F, NOW - hold_preview) },
-            Case { name: "default failing, old outage, preview fees", fees: PREVIEW_FEES, default: (true, 100), fallback: (false, 0), default_out_for_ms: 12_000, expected: Plan::Send(F) },
-            Case { name: "default slow, fallback fast, old outage", fees: FINAL_FEES, default: (false, 2000), fallback: (false, 0), default_out_for_ms: 5000, expected: Plan::Send(F) },
-            Case { name: "default slow, fallback slow", fees: FINAL_FEES, default: (false, 2000), fallback: (false, 1500), default_out_for_ms: 5000, expected: Plan::Hold },
-            Case { name: "default slow, fallback failing", fees: FINAL_FEES, default: (false, 5000), fallback: (true, 0), default_out_for_ms: 5000, expected: Plan::Hold },
-            Case { name: "both failing", fees: PREVIEW_FEES, default: (true, 0), fallback: (true, 0), default_out_for_ms: 20_000, expected: Plan::Hold },
-            Case { name: "default failing and slow, fallback 1000 ms", fees: FINAL_FEES, default: (true, 2000), fallback: (false, 1000), default_out_for_ms: 10_000, expected: Plan::Send(F) },
-            Case { name: "equal fees never hold", fees: (1000, 1000), default: (true, 0), fallback: (false, 0), default_out_for_ms: 1, expected: Plan::Send(F) },
+            Case {
+                name: "both healthy",
+                fees: FINAL_FEES,
+                default: (false, 0),
+                fallback: (false, 0),
+                default_out_for_ms: 0,
+                expected: Plan::Send(D),
+            },
+            Case {
+                name: "default 1000 ms is still fast",
+                fees: FINAL_FEES,
+                default: (false, 1000),
+                fallback: (false, 0),
+                default_out_for_ms: 0,
+                expected: Plan::Send(D),
+            },
+            Case {
+                name: "fallback failing, default healthy",
+                fees: FINAL_FEES,
+                default: (false, 100),
+                fallback: (true, 0),
+                default_out_for_ms: 0,
+                expected: Plan::Send(D),
+            },
+            Case {
+                name: "default failing, young outage, final fees",
+                fees: FINAL_FEES,
+                default: (true, 0),
+                fallback: (false, 0),
+                default_out_for_ms: 1000,
+                expected: Plan::SendAcceptedBy(F, NOW - hold_final),
+            },
+            Case {
+                name: "default failing, old outage, final fees",
+                fees: FINAL_FEES,
+                default: (true, 0),
+                fallback: (false, 0),
+                default_out_for_ms: hold_final,
+                expected: Plan::Send(F),
+            },
+            Case {
+                name: "default failing, young outage, preview fees",
+                fees: PREVIEW_FEES,
+                default: (true, 100),
+                fallback: (false, 0),
+                default_out_for_ms: 5000,
+                expected: Plan::SendAcceptedBy(F, NOW - hold_preview),
+            },
+            Case {
+                name: "default failing, old outage, preview fees",
+                fees: PREVIEW_FEES,
+                default: (true, 100),
+                fallback: (false, 0),
+                default_out_for_ms: 12_000,
+                expected: Plan::Send(F),
+            },
+            Case {
+                name: "default slow, fallback fast, old outage",
+                fees: FINAL_FEES,
+                default: (false, 2000),
+                fallback: (false, 0),
+                default_out_for_ms: 5000,
+                expected: Plan::Send(F),
+            },
+            Case {
+                name: "default slow, fallback slow",
+                fees: FINAL_FEES,
+                default: (false, 2000),
+                fallback: (false, 1500),
+                default_out_for_ms: 5000,
+                expected: Plan::Hold,
+            },
+            Case {
+                name: "default slow, fallback failing",
+                fees: FINAL_FEES,
+                default: (false, 5000),
+                fallback: (true, 0),
+                default_out_for_ms: 5000,
+                expected: Plan::Hold,
+            },
+            Case {
+                name: "both failing",
+                fees: PREVIEW_FEES,
+                default: (true, 0),
+                fallback: (true, 0),
+                default_out_for_ms: 20_000,
+                expected: Plan::Hold,
+            },
+            Case {
+                name: "default failing and slow, fallback 1000 ms",
+                fees: FINAL_FEES,
+                default: (true, 2000),
+                fallback: (false, 1000),
+                default_out_for_ms: 10_000,
+                expected: Plan::Send(F),
+            },
+            Case {
+                name: "equal fees never hold",
+                fees: (1000, 1000),
+                default: (true, 0),
+                fallback: (false, 0),
+                default_out_for_ms: 1,
+                expected: Plan::Send(F),
+            },
         ];
         for case in cases {
             let mut router = router(case.fees);
@@ -471,7 +581,11 @@ mod tests {
         let probe = router.attempt_started(D, NOW + 1000);
         assert_ne!(router.plan(NOW + 1001), Plan::Probe(D), "one probe per rest period");
         router.observe(D, (NOW + 1000, probe), PayOutcome::Failed, NOW + 1002);
-        assert_eq!(router.availability(D, NOW + 1003), Availability::Out, "the failed probe rests it");
+        assert_eq!(
+            router.availability(D, NOW + 1003),
+            Availability::Out,
+            "the failed probe rests it"
+        );
         assert_eq!(router.plan(NOW + 2002), Plan::Probe(D));
         attempt(&mut router, D, PayOutcome::Accepted, 2, NOW + 2004);
         assert_eq!(router.plan(NOW + 2005), Plan::Send(D), "a successful probe ends the outage");
@@ -588,7 +702,10 @@ mod tests {
         assert!(router.state(D).inflight.is_empty());
         assert!(!router.is_eligible(D, NOW + 1261), "one slow answer keeps it out");
         router.set_health(D, health(false, 1000, NOW + 1200));
-        assert!(!router.is_eligible(D, NOW + 1262), "a report polled before the slow answer is old news");
+        assert!(
+            !router.is_eligible(D, NOW + 1262),
+            "a report polled before the slow answer is old news"
+        );
         router.set_health(D, health(false, 0, NOW + 2000));
         assert!(router.is_eligible(D, NOW + 2001), "a later report under the bound lets it back");
     }

@@ -26,7 +26,12 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn spawn(name: &str, program: &str, arguments: &[&str], environment: &[(&str, String)]) -> Self {
+    pub fn spawn(
+        name: &str,
+        program: &str,
+        arguments: &[&str],
+        environment: &[(&str, String)],
+    ) -> Self {
         let mut command = Command::new(program);
         command.args(arguments).stdin(Stdio::null());
         if std::env::var_os("RINHA_TEST_VERBOSE").is_none() {
@@ -35,7 +40,8 @@ impl Process {
         for (key, value) in environment {
             command.env(key, value);
         }
-        let child = command.spawn().unwrap_or_else(|error| panic!("cannot start {program}: {error}"));
+        let child =
+            command.spawn().unwrap_or_else(|error| panic!("cannot start {program}: {error}"));
         Self { name: name.to_string(), child: Some(child) }
     }
 
@@ -62,7 +68,8 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
         let path = std::env::temp_dir().join(format!("rinha-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).unwrap();
         Self(path)
@@ -163,7 +170,8 @@ fn read_response(stream: &mut dyn Duplex) -> std::io::Result<Response> {
                 }
                 buffer.extend_from_slice(&chunk[..read]);
             }
-            let body = String::from_utf8_lossy(&buffer[head_end + 4..head_end + 4 + length]).to_string();
+            let body =
+                String::from_utf8_lossy(&buffer[head_end + 4..head_end + 4 + length]).to_string();
             return Ok(Response { status, headers, body });
         }
         let read = stream.read(&mut chunk)?;
@@ -188,7 +196,10 @@ pub fn request(
         text.push_str(&format!("{key}: {value}\r\n"));
     }
     if !body.is_empty() || method == "POST" || method == "PUT" {
-        text.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+        text.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
     }
     text.push_str("\r\n");
     text.push_str(body);
@@ -211,12 +222,18 @@ impl Redis {
             "redis",
             "redis-server",
             &[
-                "--port", "0",
-                "--unixsocket", socket.to_str().unwrap(),
-                "--unixsocketperm", "700",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", directory.0.to_str().unwrap(),
+                "--port",
+                "0",
+                "--unixsocket",
+                socket.to_str().unwrap(),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory.0.to_str().unwrap(),
             ],
             &[],
         );
@@ -259,7 +276,8 @@ impl Simulator {
         );
         let address = Address::Tcp(port);
         wait_until("simulator up", || {
-            request(&address, "GET", "/admin/payments-summary", &[("X-Rinha-Token", TOKEN)], "").is_ok()
+            request(&address, "GET", "/admin/payments-summary", &[("X-Rinha-Token", TOKEN)], "")
+                .is_ok()
         });
         Self { port, process }
     }
@@ -274,20 +292,35 @@ impl Simulator {
 
     pub fn set_delay(&self, delay_ms: u64) {
         let body = format!("{{\"delay\":{delay_ms}}}");
-        let response = request(&self.address(), "PUT", "/admin/configurations/delay", &[("X-Rinha-Token", TOKEN)], &body).unwrap();
+        let response = request(
+            &self.address(),
+            "PUT",
+            "/admin/configurations/delay",
+            &[("X-Rinha-Token", TOKEN)],
+            &body,
+        )
+        .unwrap();
         assert_eq!(response.status, 200, "{response:?}");
     }
 
     pub fn set_failure(&self, failure: bool) {
         let body = format!("{{\"failure\":{failure}}}");
-        let response = request(&self.address(), "PUT", "/admin/configurations/failure", &[("X-Rinha-Token", TOKEN)], &body).unwrap();
+        let response = request(
+            &self.address(),
+            "PUT",
+            "/admin/configurations/failure",
+            &[("X-Rinha-Token", TOKEN)],
+            &body,
+        )
+        .unwrap();
         assert_eq!(response.status, 200, "{response:?}");
     }
 
     /// (totalRequests, totalAmount in cents) from the admin summary for an optional window.
     pub fn admin_summary(&self, query: &str) -> (u64, u64) {
         let path = format!("/admin/payments-summary{query}");
-        let response = request(&self.address(), "GET", &path, &[("X-Rinha-Token", TOKEN)], "").unwrap();
+        let response =
+            request(&self.address(), "GET", &path, &[("X-Rinha-Token", TOKEN)], "").unwrap();
         assert_eq!(response.status, 200, "{response:?}");
         let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
         (value["totalRequests"].as_u64().unwrap(), cents(&value["totalAmount"]))
@@ -295,14 +328,16 @@ impl Simulator {
 
     /// Whether this simulator has the payment.
     pub fn has_payment(&self, id: &str) -> bool {
-        let response = request(&self.address(), "GET", &format!("/payments/{id}"), &[], "").unwrap();
+        let response =
+            request(&self.address(), "GET", &format!("/payments/{id}"), &[], "").unwrap();
         assert!(response.status == 200 || response.status == 404, "{response:?}");
         response.status == 200
     }
 
     /// The stored requestedAt of a payment.
     pub fn requested_at(&self, id: &str) -> Option<String> {
-        let response = request(&self.address(), "GET", &format!("/payments/{id}"), &[], "").unwrap();
+        let response =
+            request(&self.address(), "GET", &format!("/payments/{id}"), &[], "").unwrap();
         (response.status == 200).then(|| {
             let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
             value["requestedAt"].as_str().unwrap().to_string()
@@ -335,13 +370,17 @@ impl Api {
             &[("API_LISTEN", format!("unix:{}", socket.display())), ("REDIS_URL", redis.url())],
         );
         let address = Address::Unix(socket.clone());
-        wait_until("api up", || request(&address, "GET", "/payments-summary", &[], "").is_ok_and(|response| response.status == 200));
+        wait_until("api up", || {
+            request(&address, "GET", "/payments-summary", &[], "")
+                .is_ok_and(|response| response.status == 200)
+        });
         Self { address, process }
     }
 
     /// (default, fallback) as (count, cents) for a query like `?from=..&to=..` or "".
     pub fn summary(&self, query: &str) -> ((u64, u64), (u64, u64)) {
-        let response = request(&self.address, "GET", &format!("/payments-summary{query}"), &[], "").unwrap();
+        let response =
+            request(&self.address, "GET", &format!("/payments-summary{query}"), &[], "").unwrap();
         assert_eq!(response.status, 200, "{response:?}");
         let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
         let pick = |name: &str| {
@@ -357,7 +396,12 @@ impl Api {
 }
 
 /// Starts a worker process against `redis` and the two simulators.
-pub fn start_worker(redis: &Redis, default: &Simulator, fallback: &Simulator, extra: &[(&str, &str)]) -> Process {
+pub fn start_worker(
+    redis: &Redis,
+    default: &Simulator,
+    fallback: &Simulator,
+    extra: &[(&str, &str)],
+) -> Process {
     let mut environment = vec![
         ("REDIS_URL", redis.url()),
         ("PAYMENT_PROCESSOR_URL_DEFAULT", default.url()),
@@ -374,8 +418,12 @@ pub fn start_worker(redis: &Redis, default: &Simulator, fallback: &Simulator, ex
 pub fn uuid() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(1);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
-    let mixed = nanos ^ (COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ ((std::process::id() as u64) << 32);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            as u64;
+    let mixed = nanos
+        ^ (COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        ^ ((std::process::id() as u64) << 32);
     let low = mixed.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     format!(
         "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
