@@ -47,6 +47,10 @@ pub const AUDIT_MARGIN_MS: u64 = 1500;
 /// jitter on a loaded machine (ms).
 pub const AUDIT_SLACK_MS: u64 = 250;
 
+/// Allowance over twice the expected response time before an attempt in flight makes its
+/// processor suspect (ms): scheduling jitter on a loaded machine stays under it.
+pub const SUSPICION_SLACK_MS: i64 = 250;
+
 /// The default horizon over which the end of a test is expected, used to price holding (ms).
 pub const HOLD_HORIZON_MS: i64 = 100_000;
 
@@ -309,28 +313,48 @@ impl Router {
     }
 
     /// The response time to expect from `processor` now: the smoothed observations (or the
-    /// reported delay), or the age of its oldest attempt in flight if that is larger, so that a
-    /// processor that turns slow is noticed before the first slow answer arrives.
+    /// reported delay), or the latch's infinity after a slow answer.
     pub fn expected_latency_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         let state = &self.states[processor.index()];
-        // Only attempts started after the newest success: older ones belong to a past regime.
-        let oldest_age = state
-            .inflight
-            .range((state.newest_success_started_ms, 0)..)
-            .next()
-            .map_or(0, |(started, _)| (now_ms - started).max(0));
         let fresh = now_ms - state.latency_updated_ms < self.settings.health_ttl_ms;
         let estimate = if fresh { state.latency_ms.unwrap_or(0.0) } else { 0.0 };
         let latched =
             state.slow_since_ms.is_some_and(|since| now_ms - since < self.settings.health_ttl_ms);
-        let floor = if latched { f64::INFINITY } else { 0.0 };
-        estimate.max(oldest_age as f64).max(floor)
+        if latched {
+            f64::INFINITY
+        } else {
+            estimate
+        }
+    }
+
+    /// The age of the oldest attempt in flight that started after the newest success (older
+    /// ones belong to a past regime), in ms.
+    pub fn oldest_inflight_age_ms(&self, processor: Processor, now_ms: i64) -> i64 {
+        let state = &self.states[processor.index()];
+        state
+            .inflight
+            .range((state.newest_success_started_ms, 0)..)
+            .next()
+            .map_or(0, |(started, _)| (now_ms - started).max(0))
+    }
+
+    /// How old an attempt may get before the processor is suspected of turning slow: twice the
+    /// expected time plus [`SUSPICION_SLACK_MS`], and never more than `latency_max_ms`. Every
+    /// payment sent to a processor that has turned slow is a late record waiting to happen
+    /// (DESIGN.md §4), so the sooner new payments stop, the fewer are exposed: a processor
+    /// answering in 100 ms is suspected after 400 ms, not 1250 ms. One that really answers in
+    /// 1000 ms is never suspected before the bound itself.
+    pub fn suspicion_age_ms(&self, processor: Processor, now_ms: i64) -> f64 {
+        let estimate = self.expected_latency_ms(processor, now_ms);
+        (2.0 * estimate + SUSPICION_SLACK_MS as f64).min(self.settings.latency_max_ms as f64)
     }
 
     /// Whether `processor` is usable and fast enough for the audit.
     pub fn is_eligible(&self, processor: Processor, now_ms: i64) -> bool {
         self.is_usable(processor, now_ms)
             && self.expected_latency_ms(processor, now_ms) <= self.settings.latency_max_ms as f64
+            && self.oldest_inflight_age_ms(processor, now_ms) as f64
+                <= self.suspicion_age_ms(processor, now_ms)
     }
 
     /// What to do with queued payments now (see the module docs).
@@ -696,8 +720,8 @@ mod tests {
         router.set_health(D, health(false, 0, NOW - 1));
         let started = NOW;
         let id = router.attempt_started(D, started);
-        assert!(router.is_eligible(D, NOW + 1000));
-        assert!(!router.is_eligible(D, NOW + 1251), "the oldest attempt is 1251 ms old");
+        assert!(router.is_eligible(D, NOW + 250), "within twice the estimate plus slack");
+        assert!(!router.is_eligible(D, NOW + 251), "a processor answering at once, 251 ms late");
         router.observe(D, (started, id), PayOutcome::Accepted, NOW + 1260);
         assert!(router.state(D).inflight.is_empty());
         assert!(!router.is_eligible(D, NOW + 1261), "one slow answer keeps it out");
@@ -727,6 +751,19 @@ mod tests {
             attempt(&mut router, D, PayOutcome::Accepted, 10, NOW + 200 + step);
         }
         assert!(router.expected_latency_ms(D, NOW + 300) < 20.0);
+    }
+
+    #[test]
+    fn suspicion_scales_with_the_expected_time_up_to_the_bound() {
+        let mut router = router(FINAL_FEES);
+        router.set_health(D, health(false, 100, NOW));
+        assert_eq!(router.suspicion_age_ms(D, NOW), 450.0);
+        router.set_health(D, health(false, 1000, NOW + 1));
+        assert_eq!(router.suspicion_age_ms(D, NOW + 1), 1250.0, "capped at the bound");
+        let started = NOW + 10;
+        router.attempt_started(D, started);
+        assert!(router.is_eligible(D, started + 1000), "a 1000 ms processor at 1000 ms is fine");
+        assert!(!router.is_eligible(D, started + 1251));
     }
 
     #[test]
