@@ -51,6 +51,11 @@ pub const AUDIT_SLACK_MS: u64 = 250;
 /// processor suspect (ms): scheduling jitter on a loaded machine stays under it.
 pub const SUSPICION_SLACK_MS: i64 = 250;
 
+/// Interval between probes of a recovering default while the fallback takes the payments (ms).
+/// A probe of a failing processor costs one payment's time; a recovery noticed a second late
+/// costs a second of payments at the dearer fee.
+pub const PROBE_INTERVAL_COSTLY_MS: i64 = 100;
+
 /// The default horizon over which the end of a test is expected, used to price holding (ms).
 pub const HOLD_HORIZON_MS: i64 = 100_000;
 
@@ -365,30 +370,38 @@ impl Router {
             return Plan::Send(default);
         }
         let out_since_ms = *self.default_out_since_ms.get_or_insert(now_ms);
-        if self.may_probe(default, now_ms) {
+        let fallback_eligible = self.is_eligible(fallback, now_ms);
+        // While the dearer fallback takes the payments, every moment the default's recovery goes
+        // unnoticed costs money: probe it ten times as often.
+        let interval_ms = if fallback_eligible {
+            PROBE_INTERVAL_COSTLY_MS
+        } else {
+            self.settings.failure_rest_ms
+        };
+        if self.may_probe(default, now_ms, interval_ms) {
             self.states[default.index()].last_probe_ms = now_ms;
             return Plan::Probe(default);
         }
-        if self.is_eligible(fallback, now_ms) {
+        if fallback_eligible {
             return if now_ms - out_since_ms >= self.settings.hold_max_ms {
                 Plan::Send(fallback)
             } else {
                 Plan::SendAcceptedBy(fallback, now_ms - self.settings.hold_max_ms)
             };
         }
-        if self.may_probe(fallback, now_ms) {
+        if self.may_probe(fallback, now_ms, self.settings.failure_rest_ms) {
             self.states[fallback.index()].last_probe_ms = now_ms;
             return Plan::Probe(fallback);
         }
         Plan::Hold
     }
 
-    /// A probe is due: the processor has rested, and no probe went out in the last rest period.
-    fn may_probe(&self, processor: Processor, now_ms: i64) -> bool {
+    /// A probe is due: the processor has rested, and no probe went out in the last
+    /// `interval_ms`.
+    fn may_probe(&self, processor: Processor, now_ms: i64, interval_ms: i64) -> bool {
         let state = &self.states[processor.index()];
         self.availability(processor, now_ms) == Availability::Probe
-            && (state.last_probe_ms == 0
-                || now_ms - state.last_probe_ms >= self.settings.failure_rest_ms)
+            && (state.last_probe_ms == 0 || now_ms - state.last_probe_ms >= interval_ms)
     }
 }
 
@@ -646,6 +659,25 @@ mod tests {
         assert_eq!(router.plan(NOW + 1002), Plan::Hold);
         router.observe(D, (NOW + 1000, probe), PayOutcome::Accepted, NOW + 1010);
         assert_eq!(router.plan(NOW + 1011), Plan::Send(D));
+    }
+
+    #[test]
+    fn the_default_is_probed_more_often_while_the_fallback_takes_the_payments() {
+        let mut router = router(FINAL_FEES);
+        router.set_health(D, health(true, 0, NOW));
+        assert_eq!(router.plan(NOW + 1000), Plan::Probe(D));
+        router.attempt_started(D, NOW + 1000);
+        assert_eq!(router.plan(NOW + 1050), Plan::SendAcceptedBy(F, NOW + 1050 - 3_333), "F pays");
+        assert_eq!(router.plan(NOW + 1100), Plan::Probe(D), "and the default is probed again");
+        // With no fallback to pay, probing once per rest period is enough.
+        let mut router = self::router(FINAL_FEES);
+        router.set_health(D, health(true, 0, NOW));
+        router.set_health(F, health(true, 0, NOW));
+        assert_eq!(router.plan(NOW + 1000), Plan::Probe(D));
+        router.attempt_started(D, NOW + 1000);
+        assert_eq!(router.plan(NOW + 1000), Plan::Probe(F));
+        router.attempt_started(F, NOW + 1000);
+        assert_eq!(router.plan(NOW + 1100), Plan::Hold);
     }
 
     #[test]
