@@ -144,6 +144,12 @@ pub struct ProcessorState {
     /// When the last probe was sent (0: never). Probes go one per rest period, even while an
     /// earlier one is still out: a probe sent into a long delay must not hide the recovery.
     pub last_probe_ms: i64,
+    /// The speed of a processor that just recovered is unknown when its first success was a
+    /// probe sent before the recovery: that probe's answer took as long as the old delay. Until a
+    /// later attempt answers, the processor is probed (one payment at a time), not flooded.
+    pub speed_unknown: bool,
+    /// Ids of the attempts in flight that are recovery probes.
+    pub probes: BTreeSet<u64>,
     /// Attempts in flight: (start ms, attempt id). The oldest one's age is a latency the router
     /// sees before any answer comes back.
     pub inflight: BTreeSet<(i64, u64)>,
@@ -232,7 +238,15 @@ impl Router {
     /// [`Router::observe`].
     pub fn attempt_started(&mut self, processor: Processor, now_ms: i64) -> u64 {
         self.next_attempt += 1;
-        self.states[processor.index()].inflight.insert((now_ms, self.next_attempt));
+        // A recovery probe (sent while the processor showed signs of failure) may sit out an old
+        // delay; a speed probe (sent after such a probe came back slow) may not.
+        let probe = self.availability(processor, now_ms) == Availability::Probe
+            && !self.states[processor.index()].speed_unknown;
+        let state = &mut self.states[processor.index()];
+        state.inflight.insert((now_ms, self.next_attempt));
+        if probe {
+            state.probes.insert(self.next_attempt);
+        }
         self.next_attempt
     }
 
@@ -249,6 +263,7 @@ impl Router {
         let state = &mut self.states[processor.index()];
         let was_inflight = state.inflight.remove(&(attempt.0, attempt.1));
         debug_assert!(was_inflight, "observed an attempt that was not started");
+        let was_probe = state.probes.remove(&attempt.1);
         match outcome {
             PayOutcome::Accepted | PayOutcome::AlreadyRecorded => {
                 state.failure_streak = 0;
@@ -275,10 +290,15 @@ impl Router {
             state.latency_updated_ms = now_ms;
             if newest {
                 state.newest_success_started_ms = attempt.0;
-                if sample > latency_max_ms {
-                    state.slow_since_ms = Some(now_ms);
-                } else {
+                if sample <= latency_max_ms {
                     state.slow_since_ms = None;
+                    state.speed_unknown = false;
+                } else if was_probe {
+                    // It may have sat out a delay that is over now: ask again, with one payment.
+                    state.speed_unknown = true;
+                } else {
+                    state.slow_since_ms = Some(now_ms);
+                    state.speed_unknown = false;
                 }
             }
         }
@@ -306,6 +326,7 @@ impl Router {
         let streak_failing_at =
             (state.failure_streak >= settings.failure_streak_max).then_some(state.last_failure_ms);
         match reported_failing_at.max(streak_failing_at) {
+            None if state.speed_unknown => Availability::Probe,
             None => Availability::Usable,
             Some(latest) if now_ms - latest < settings.failure_rest_ms => Availability::Out,
             Some(_) => Availability::Probe,
@@ -659,6 +680,32 @@ mod tests {
         assert_eq!(router.plan(NOW + 1002), Plan::Hold);
         router.observe(D, (NOW + 1000, probe), PayOutcome::Accepted, NOW + 1010);
         assert_eq!(router.plan(NOW + 1011), Plan::Send(D));
+    }
+
+    #[test]
+    fn a_probe_that_sat_out_the_old_delay_leads_to_another_probe_not_a_latch() {
+        let mut router = router(PREVIEW_FEES);
+        router.set_health(D, health(true, 2000, NOW));
+        assert_eq!(router.plan(NOW + 1000), Plan::Probe(D));
+        // The processor recovers while this probe sleeps; it is stored and answers after 2 s.
+        let probe = router.attempt_started(D, NOW + 1000);
+        router.observe(D, (NOW + 1000, probe), PayOutcome::Accepted, NOW + 3000);
+        assert_eq!(router.state(D).slow_since_ms, Some(NOW), "only the report's latch, not the probe's");
+        assert_eq!(router.availability(D, NOW + 3001), Availability::Probe);
+        assert_eq!(router.plan(NOW + 3001), Plan::Probe(D), "its speed is asked again");
+        attempt(&mut router, D, PayOutcome::Accepted, 20, NOW + 3021);
+        assert_eq!(router.plan(NOW + 3022), Plan::Send(D));
+        // A slow answer to a probe sent after the recovery: slow for real, latched.
+        let mut router = self::router(PREVIEW_FEES);
+        router.set_health(D, health(true, 2000, NOW));
+        router.plan(NOW + 1000);
+        let probe = router.attempt_started(D, NOW + 1000);
+        router.observe(D, (NOW + 1000, probe), PayOutcome::Accepted, NOW + 3000);
+        router.plan(NOW + 3001);
+        let second = router.attempt_started(D, NOW + 3001);
+        router.observe(D, (NOW + 3001, second), PayOutcome::Accepted, NOW + 5001);
+        assert_eq!(router.state(D).slow_since_ms, Some(NOW + 5001));
+        assert!(!router.is_eligible(D, NOW + 5002));
     }
 
     #[test]
