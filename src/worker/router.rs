@@ -47,9 +47,14 @@ pub const AUDIT_MARGIN_MS: u64 = 1500;
 /// jitter on a loaded machine (ms).
 pub const AUDIT_SLACK_MS: u64 = 250;
 
-/// Allowance over twice the expected response time before an attempt in flight makes its
-/// processor suspect (ms): scheduling jitter on a loaded machine stays under it.
-pub const SUSPICION_SLACK_MS: i64 = 250;
+/// Allowance over the expected response time before an attempt in flight makes its processor
+/// suspect (ms). Jitter on a loaded machine may now and then exceed it; that costs little: new
+/// payments wait (within the hold) until the late answer arrives, while every payment sent to a
+/// processor that really turned slow is a late record waiting to happen.
+pub const SUSPICION_SLACK_MS: i64 = 100;
+
+/// Factor on the expected response time before an attempt in flight makes its processor suspect.
+pub const SUSPICION_FACTOR: f64 = 1.25;
 
 /// Interval between probes of a recovering default while the fallback takes the payments (ms).
 /// A probe of a failing processor costs one payment's time; a recovery noticed a second late
@@ -364,15 +369,16 @@ impl Router {
             .map_or(0, |(started, _)| (now_ms - started).max(0))
     }
 
-    /// How old an attempt may get before the processor is suspected of turning slow: twice the
-    /// expected time plus [`SUSPICION_SLACK_MS`], and never more than `latency_max_ms`. Every
-    /// payment sent to a processor that has turned slow is a late record waiting to happen
-    /// (DESIGN.md §4), so the sooner new payments stop, the fewer are exposed: a processor
-    /// answering in 100 ms is suspected after 400 ms, not 1250 ms. One that really answers in
-    /// 1000 ms is never suspected before the bound itself.
+    /// How old an attempt may get before the processor is suspected of turning slow:
+    /// [`SUSPICION_FACTOR`] times the expected time plus [`SUSPICION_SLACK_MS`], and never more
+    /// than `latency_max_ms`. Every payment sent to a processor that has turned slow is a late
+    /// record waiting to happen (DESIGN.md §4), so the sooner new payments stop, the fewer are
+    /// exposed: a processor answering in 100 ms is suspected after 225 ms, not 1250 ms. One that
+    /// really answers in 1000 ms is never suspected before the bound itself.
     pub fn suspicion_age_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         let estimate = self.expected_latency_ms(processor, now_ms);
-        (2.0 * estimate + SUSPICION_SLACK_MS as f64).min(self.settings.latency_max_ms as f64)
+        (SUSPICION_FACTOR * estimate + SUSPICION_SLACK_MS as f64)
+            .min(self.settings.latency_max_ms as f64)
     }
 
     /// Whether `processor` is usable and fast enough for the audit.
@@ -799,8 +805,8 @@ mod tests {
         router.set_health(D, health(false, 0, NOW - 1));
         let started = NOW;
         let id = router.attempt_started(D, started);
-        assert!(router.is_eligible(D, NOW + 250), "within twice the estimate plus slack");
-        assert!(!router.is_eligible(D, NOW + 251), "a processor answering at once, 251 ms late");
+        assert!(router.is_eligible(D, NOW + 100), "within the estimate plus slack");
+        assert!(!router.is_eligible(D, NOW + 101), "a processor answering at once, 101 ms late");
         router.observe(D, (started, id), PayOutcome::Accepted, NOW + 1260);
         assert!(router.state(D).inflight.is_empty());
         assert!(!router.is_eligible(D, NOW + 1261), "one slow answer keeps it out");
@@ -836,7 +842,7 @@ mod tests {
     fn suspicion_scales_with_the_expected_time_up_to_the_bound() {
         let mut router = router(FINAL_FEES);
         router.set_health(D, health(false, 100, NOW));
-        assert_eq!(router.suspicion_age_ms(D, NOW), 450.0);
+        assert_eq!(router.suspicion_age_ms(D, NOW), 225.0);
         router.set_health(D, health(false, 1000, NOW + 1));
         assert_eq!(router.suspicion_age_ms(D, NOW + 1), 1250.0, "capped at the bound");
         let started = NOW + 10;
