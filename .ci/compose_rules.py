@@ -11,12 +11,14 @@ file that cannot be read. Each broken rule is printed on its own line with the s
 """
 
 import copy
-import re
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "perf" / "lib"))
+from compose_units import parse_memory  # noqa: E402  (shared with the native launch plan)
 
 CPU_LIMIT_TOTAL = Decimal("1.5")
 MEMORY_LIMIT_TOTAL_BYTES = 350 * 1024 * 1024
@@ -25,29 +27,6 @@ LOAD_BALANCER_PORT = 9999
 PROCESSOR_NETWORK = "payment-processor"
 PROCESSOR_HOST_PREFIX = "payment-processor-"
 API_BINARY = "rinha-api"
-
-# Docker parses memory with go-units RAMInBytes: binary multiples, case-insensitive suffix.
-MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-MEMORY_UNIT_BYTES = {
-    "": 1,
-    "b": 1,
-    "k": 1024,
-    "kb": 1024,
-    "m": 1024**2,
-    "mb": 1024**2,
-    "g": 1024**3,
-    "gb": 1024**3,
-}
-
-
-def parse_memory(value):
-    """Return (bytes, unit) for a compose memory string such as "80MB"; raise ValueError."""
-    match = MEMORY_PATTERN.match(str(value))
-    if not match or match.group(2).lower() not in MEMORY_UNIT_BYTES:
-        raise ValueError(f"unreadable memory value {value!r}")
-    number = Decimal(match.group(1))
-    return int(number * MEMORY_UNIT_BYTES[match.group(2).lower()]), match.group(2)
-
 
 def command_words(service):
     """The service's command as a list of words (compose allows a string or a list)."""

@@ -8,28 +8,15 @@
 
 mod common;
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
-use common::Redis;
-use monoio::{IoUringDriver, LegacyDriver, RuntimeBuilder};
+use common::{on_both_drivers, Redis};
 use rinha::{
     http::stream::Endpoint,
     payment::{CorrelationId, PaymentRequest, Processor, Totals},
     redis::{Client, Reply},
     store::{Store, TakenPayment, SCRIPTS},
 };
-
-/// Runs `test` once under io_uring (when this machine has it) and once under epoll.
-fn on_both_drivers<F, Fut>(test: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    if monoio::utils::detect_uring() {
-        RuntimeBuilder::<IoUringDriver>::new().enable_timer().build().unwrap().block_on(test());
-    }
-    RuntimeBuilder::<LegacyDriver>::new().enable_timer().build().unwrap().block_on(test());
-}
 
 async fn connect(redis: &Redis) -> Store {
     let client = Client::start(Endpoint::parse(&redis.url()).unwrap(), SCRIPTS);

@@ -8,8 +8,11 @@
 //! `<method> <path> <body>` as the body. The client runs under monoio with the timer, under
 //! io_uring when this machine has it and always under epoll.
 
+mod common;
+
+use common::on_both_drivers;
+
 use std::{
-    future::Future,
     io::{Read, Write},
     net::{TcpListener, TcpStream},
     path::PathBuf,
@@ -21,7 +24,6 @@ use std::{
     time::Duration,
 };
 
-use monoio::{IoUringDriver, LegacyDriver, RuntimeBuilder};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
@@ -36,18 +38,6 @@ use rustls::{
 
 /// Bound on any single client request in these tests (a bound, not a timing assertion).
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Runs `test` once under io_uring (when this machine has it) and once under epoll.
-fn on_both_drivers<F, Fut>(test: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    if monoio::utils::detect_uring() {
-        RuntimeBuilder::<IoUringDriver>::new().enable_timer().build().unwrap().block_on(test());
-    }
-    RuntimeBuilder::<LegacyDriver>::new().enable_timer().build().unwrap().block_on(test());
-}
 
 /// A CA (as a PEM file) and a server configuration whose certificate that CA issued.
 struct Pki {

@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
+from compose_units import parse_memory
 
 CFS_PERIOD_US = 100000
 SOCKET_VOLUME_PREFIX = "/sockets/"
@@ -41,17 +42,6 @@ PROCESSOR_URLS = {
 INTERPOLATION = re.compile(
     r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 )
-MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-MEMORY_UNIT_BYTES = {
-    "": 1,
-    "b": 1,
-    "k": 1024,
-    "kb": 1024,
-    "m": 1024**2,
-    "mb": 1024**2,
-    "g": 1024**3,
-    "gb": 1024**3,
-}
 
 
 def interpolate(value):
@@ -121,10 +111,10 @@ def environment_items(service):
 
 
 def memory_bytes(value):
-    match = MEMORY_PATTERN.match(str(value))
-    if not match or match.group(2).lower() not in MEMORY_UNIT_BYTES:
-        raise SystemExit(f"compose_native: unreadable memory limit {value!r}")
-    return int(Decimal(match.group(1)) * MEMORY_UNIT_BYTES[match.group(2).lower()])
+    try:
+        return parse_memory(value)[0]
+    except ValueError as error:
+        raise SystemExit(f"compose_native: {error}") from None
 
 
 def ulimit(service, name):

@@ -696,7 +696,11 @@ mod tests {
         // The processor recovers while this probe sleeps; it is stored and answers after 2 s.
         let probe = router.attempt_started(D, NOW + 1000);
         router.observe(D, (NOW + 1000, probe), PayOutcome::Accepted, NOW + 3000);
-        assert_eq!(router.state(D).slow_since_ms, Some(NOW), "only the report's latch, not the probe's");
+        assert_eq!(
+            router.state(D).slow_since_ms,
+            Some(NOW),
+            "only the report's latch, not the probe's"
+        );
         assert_eq!(router.availability(D, NOW + 3001), Availability::Probe);
         assert_eq!(router.plan(NOW + 3001), Plan::Probe(D), "its speed is asked again");
         attempt(&mut router, D, PayOutcome::Accepted, 20, NOW + 3021);

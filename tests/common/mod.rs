@@ -434,3 +434,16 @@ pub fn uuid() -> String {
         low & 0xffff_ffff_ffff
     )
 }
+
+/// Runs `test` once under io_uring (when this machine has it) and once under epoll.
+pub fn on_both_drivers<F, Fut>(test: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use monoio::{IoUringDriver, LegacyDriver, RuntimeBuilder};
+    if monoio::utils::detect_uring() {
+        RuntimeBuilder::<IoUringDriver>::new().enable_timer().build().unwrap().block_on(test());
+    }
+    RuntimeBuilder::<LegacyDriver>::new().enable_timer().build().unwrap().block_on(test());
+}
