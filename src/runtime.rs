@@ -7,6 +7,11 @@
 //! falls back to the epoll ("legacy") driver. Docker's default seccomp profile refuses io_uring
 //! without a word, so the driver that won is logged by every thread at start-up.
 //! `MONOIO_FORCE_LEGACY_DRIVER=1` forces epoll for A/B runs.
+//!
+//! # Open files
+//! Every connection is a descriptor. The compose file asks for no `nofile` ulimit (an unprivileged
+//! or rootless engine refuses to raise a hard limit), so each binary raises its own soft limit to
+//! the hard one at start-up ([`raise_open_files_limit`]), which needs no privilege.
 
 use std::{future::Future, io, thread};
 
@@ -29,6 +34,7 @@ where
     Fut: Future<Output = ()>,
 {
     assert!(threads >= 1, "at least one thread");
+    raise_open_files_limit();
     let mut handles = Vec::with_capacity(threads);
     for index in 0..threads {
         let body = body.clone();
@@ -46,6 +52,33 @@ where
         handle.join().map_err(|_| io::Error::other("a runtime thread panicked"))?;
     }
     Ok(())
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit and logs the result; returns the new soft
+/// limit. Raising a soft limit up to the hard one needs no privilege, so a failure is unexpected:
+/// it is logged and start-up goes on with the limit it had.
+pub fn raise_open_files_limit() -> u64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read or write the struct passed by pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        crate::log::warn(format_args!("getrlimit(NOFILE): {}", io::Error::last_os_error()));
+        return 0;
+    }
+    let before = limit.rlim_cur;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            crate::log::warn(format_args!(
+                "setrlimit(NOFILE, {}): {}; keeping {before}",
+                limit.rlim_max,
+                io::Error::last_os_error()
+            ));
+            return before;
+        }
+    }
+    crate::log::info(format_args!("open files limit {} (was {before})", limit.rlim_cur));
+    limit.rlim_cur
 }
 
 fn pin_to_cpu(cpu: usize) {

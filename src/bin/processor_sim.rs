@@ -32,6 +32,7 @@ health_queue_max={}",
         settings.health_window_ms,
         settings.health_queue_max,
     ));
+    runtime::raise_open_files_limit();
     runtime::block_on(move || async move {
         let listener = match config.listen.bind(LISTEN_BACKLOG) {
             Ok(listener) => listener,
