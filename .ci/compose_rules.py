@@ -147,12 +147,51 @@ def check_topology(compose, services):
     return errors
 
 
+def referenced_files(service):
+    """Host paths a service needs beside the compose file: bind-mount sources, seccomp profiles."""
+    paths = []
+    for volume in service.get("volumes") or []:
+        source = volume.get("source", "") if isinstance(volume, dict) else str(volume).split(":")[0]
+        if source.startswith((".", "/", "~")):
+            paths.append(source)
+    for option in service.get("security_opt") or []:
+        key, _, value = str(option).replace(":", "=", 1).partition("=")
+        if key == "seccomp" and value != "unconfined":
+            paths.append(value)
+    return paths
+
+
+def check_portable(services):
+    """What the contest machine and an unprivileged engine need: pullable images, no build from
+    source (the submission directory holds none), no hard limits raised, files beside the compose."""
+    errors = []
+    for name, service in services.items():
+        if "build" in service:
+            errors.append(f"{name}: build: the submission directory holds no source to build")
+        if not service.get("image"):
+            errors.append(f"{name}: no image: every image must be public and pullable")
+        for limit in service.get("ulimits") or {}:
+            errors.append(
+                f"{name}: ulimits.{limit}: an unprivileged or rootless engine cannot raise hard "
+                "limits (the binaries raise their own soft limit)"
+            )
+        for path in referenced_files(service):
+            if not path.startswith("./") or ".." in Path(path).parts:
+                errors.append(f"{name}: {path}: a referenced file must sit beside the compose file")
+    return errors
+
+
 def check(compose):
     """Return the list of broken rules (empty when the compose is fine)."""
     services = compose.get("services") or {}
     if not services:
         return ["no services"]
-    return check_limits(services) + check_forbidden(services) + check_topology(compose, services)
+    return (
+        check_limits(services)
+        + check_forbidden(services)
+        + check_topology(compose, services)
+        + check_portable(services)
+    )
 
 
 def limits_of(compose, name):
@@ -227,6 +266,21 @@ def mutate_caller_detached(compose):
             networks.pop(PROCESSOR_NETWORK, None)
 
 
+def mutate_build(compose):
+    name = first_service_of(compose, lambda s: API_BINARY in command_words(s))
+    compose["services"][name]["build"] = "."
+
+
+def mutate_memlock(compose):
+    name = first_service_of(compose, lambda s: API_BINARY in command_words(s))
+    compose["services"][name]["ulimits"] = {"memlock": -1}
+
+
+def mutate_file_outside(compose):
+    name = first_service_of(compose, lambda s: s.get("security_opt"))
+    compose["services"][name]["security_opt"] = ["seccomp=../seccomp-io_uring.json"]
+
+
 MUTATIONS = [
     ("cpu total above 1.5", mutate_cpu_total),
     ("memory total above 350MB", mutate_memory_total),
@@ -240,6 +294,9 @@ MUTATIONS = [
     ("payment-processor not external", mutate_network_not_external),
     ("payment-processor not declared", mutate_network_missing),
     ("processor caller not on payment-processor", mutate_caller_detached),
+    ("an image built from source", mutate_build),
+    ("a memlock ulimit", mutate_memlock),
+    ("a referenced file outside the compose directory", mutate_file_outside),
 ]
 
 

