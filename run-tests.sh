@@ -218,6 +218,7 @@ run_load() {
     run_k6 "$(dirname "$SCRIPT")" "$(basename "$SCRIPT")" "${K6_ARGUMENTS[@]}" || status=$?
     collect_external_results
     tail -n 40 "$RESULTS_DIR/k6.log"
+    official_score_table
     append_drivers_to_score
   else
     local phases
@@ -235,6 +236,17 @@ run_load() {
   fi
   ((status == 0)) || log "k6 exited with status $status (see $RESULTS_DIR/k6.log)"
   return "$status"
+}
+
+# The score table of an external script's run, from the official results JSON it wrote.
+official_score_table() {
+  local results
+  results=$(find "$RESULTS_DIR" -maxdepth 1 -name '*results.json' | sort | tail -n 1)
+  if [[ -n $results ]]; then
+    python3 "$ROOT/perf/lib/official_score.py" "$results" | tee "$RESULTS_DIR/score.txt"
+  else
+    log "the script wrote no *results.json (see $RESULTS_DIR/k6.log)"
+  fi
 }
 
 # An external script writes its results JSON where it likes: copy what it wrote during the run.

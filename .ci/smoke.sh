@@ -7,12 +7,16 @@
 #   4. ./run-tests.sh --duration SMOKE_DURATION_S --strict: fails on lag != 0 or on
 #      inconsistencies != 0
 #      (it installs what is missing, k6 included, and builds the release binaries);
-#   5. k6 inspect of the load profiles (they parse, their options resolve).
+#   5. ./run-tests.sh --docker --duration DOCKER_SMOKE_DURATION_S --strict: the same through a
+#      Docker engine (installed and started when none answers), from the submission directory;
+#      also fails when a container fell back to epoll;
+#   6. k6 inspect of the load profiles (they parse, their options resolve).
 # Ends with an "N passed, M failed" line; exits non-zero when any check failed.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SMOKE_DURATION_S=${SMOKE_DURATION_S:-15}
+DOCKER_SMOKE_DURATION_S=${DOCKER_SMOKE_DURATION_S:-20}
 passed=0
 failed=0
 
@@ -42,14 +46,16 @@ PATH=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PAT
 check "compose rules" python3 .ci/compose_rules.py
 check "compose rules self-test" python3 .ci/compose_rules.py --self-test
 if command -v shellcheck >/dev/null; then
-  check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/bench.sh perf/profile.sh \
-    .ci/smoke.sh
+  check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/lib/docker_stack.sh \
+    perf/docker/engine.sh perf/docker/images.sh perf/bench.sh perf/profile.sh .ci/smoke.sh
 else
   echo "--- shellcheck not installed: skipped"
 fi
 # run-tests.sh installs k6 when missing; inspect needs it first.
 check "smoke load test (${SMOKE_DURATION_S} s, strict)" \
   ./run-tests.sh --duration "$SMOKE_DURATION_S" --strict
+check "docker smoke load test (${DOCKER_SMOKE_DURATION_S} s, strict)" \
+  ./run-tests.sh --docker --duration "$DOCKER_SMOKE_DURATION_S" --strict
 check "k6 inspect of the profiles" inspect_profiles
 echo "smoke: $passed passed, $failed failed"
 ((failed == 0))
