@@ -81,8 +81,15 @@ start_engine() {
   local step
   command -v dockerd >/dev/null || engine_die "dockerd is not installed"
   engine_log "starting dockerd in the background (log: $ENGINE_LOG)"
-  # setsid: the engine outlives the shell that started it, as a service would.
-  setsid dockerd >>"$ENGINE_LOG" 2>&1 </dev/null &
+  # setsid: the engine outlives the shell that started it, as a service would. It must not inherit
+  # any other descriptor either: a lock file the caller holds (flock) would stay held by dockerd.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec setsid dockerd >>"$ENGINE_LOG" 2>&1 </dev/null
+  ) &
   for ((step = 0; step < ENGINE_READY_STEPS; step++)); do
     engine_answers && return 0
     sleep 0.2
