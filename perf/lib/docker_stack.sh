@@ -213,7 +213,22 @@ docker_stack_usage_report() { # file: a table, also printed
       id=$(docker_container_id "$DOCKER_PROCESSORS_PROJECT" "$service")
       [[ -z $id ]] || docker_usage_row "${service/payment-processor-/sim-}" "$id"
     done
+    docker_proxy_rows
   } | tee "$file"
+}
+
+# The engine's userland proxies of the published ports (k6 reaches 127.0.0.1:9999 through one):
+# host processes outside every container's cgroup, so their CPU is shown apart (peak memory from
+# VmHWM). The contest machine pays the same, since its k6 also runs on the host.
+docker_proxy_rows() {
+  local pid port ticks
+  ticks=$(getconf CLK_TCK)
+  for pid in $(pgrep -x docker-proxy); do
+    port=$(tr '\0' ' ' <"/proc/$pid/cmdline" | sed -n 's/.*-host-port \([0-9]*\).*/\1/p')
+    awk -v s="proxy:$port" -v t="$ticks" -v h="$(awk '$1 == "VmHWM:" { print $2 }' \
+      "/proc/$pid/status")" '{ printf "%-13s %9.1f %10s %8.2f %10s %14s\n", s, h / 1024, "-",
+      ($14 + $15) / t, "-", "-" }' "/proc/$pid/stat" 2>/dev/null || true
+  done
 }
 
 # Idempotent; safe from a trap at any point of the start-up.
