@@ -10,6 +10,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
+# shellcheck source=perf/lib/timeline.sh
+source "$ROOT/perf/lib/timeline.sh"
 
 READY_TRIES=15
 READY_DELAY_NATIVE_S=1
@@ -174,9 +176,11 @@ run_k6() { # directory script k6-arguments...
       for file in "${files[@]}"; do echo "$BASHPID" >"$file"; done
     fi
     cd "$directory"
-    exec env K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_HOST=127.0.0.1 K6_WEB_DASHBOARD_OPEN=false \
+    timeline_k6_arguments "$RESULTS_DIR"
+    exec env "${TIMELINE_K6_ENVIRONMENT[@]}" \
+      K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_HOST=127.0.0.1 K6_WEB_DASHBOARD_OPEN=false \
       K6_WEB_DASHBOARD_EXPORT="$RESULTS_DIR/report.html" K6_WEB_DASHBOARD_PERIOD=2s \
-      k6 run --no-color "$@" "$script"
+      k6 run --no-color "${TIMELINE_K6_ARGUMENTS[@]}" "$@" "$script"
   ) >"$RESULTS_DIR/k6.log" 2>&1 &
   K6_PID=$!
   started=$SECONDS
@@ -203,7 +207,7 @@ k6_common_arguments() {
   K6_ARGUMENTS=(-e "BACKEND_URL=$STACK_BACKEND_URL"
     -e "DEFAULT_URL=http://127.0.0.1:$STACK_DEFAULT_PORT"
     -e "FALLBACK_URL=http://127.0.0.1:$STACK_FALLBACK_PORT" -e "RESULTS_DIR=$RESULTS_DIR"
-    -e "PARTICIPANT=$PARTICIPANT" -e "TOKEN=$(new_uuid)")
+    -e "PARTICIPANT=$PARTICIPANT" -e "TOKEN=$RUN_TOKEN")
   [[ -z $SCHEDULE ]] || K6_ARGUMENTS+=(-e "SCHEDULE=$SCHEDULE")
   [[ -z $DURATION ]] || K6_ARGUMENTS+=(-e "DURATION_S=$DURATION")
   [[ -z $MAX_USERS ]] || K6_ARGUMENTS+=(-e "MAX_USERS=$MAX_USERS")
@@ -212,9 +216,10 @@ k6_common_arguments() {
 
 # The load itself: our profile script, or an unmodified external script from its directory.
 run_load() {
-  local status=0
+  local status=0 schedule=
+  timeline_start "$RESULTS_DIR"
   if [[ -n $SCRIPT ]]; then
-    K6_ARGUMENTS=(-e "TOKEN=$(new_uuid)" -e "PARTICIPANT=$PARTICIPANT")
+    K6_ARGUMENTS=(-e "TOKEN=$RUN_TOKEN" -e "PARTICIPANT=$PARTICIPANT")
     [[ -z ${MAX_REQUESTS:-} ]] || K6_ARGUMENTS+=(-e "MAX_REQUESTS=$MAX_REQUESTS")
     touch "$RESULTS_DIR/.k6-start"
     run_k6 "$(dirname "$SCRIPT")" "$(basename "$SCRIPT")" "${K6_ARGUMENTS[@]}" || status=$?
@@ -233,6 +238,12 @@ run_load() {
       tail -n 40 "$RESULTS_DIR/k6.log"
     fi
   fi
+  timeline_stop
+  # The score table ends with the picture's path. An external script has no schedule file: the
+  # picture takes its stages from the k6 output.
+  [[ -n $SCRIPT ]] || schedule=$(effective_schedule)
+  timeline_render "$RESULTS_DIR" "http://127.0.0.1:$STACK_DEFAULT_PORT" \
+    "http://127.0.0.1:$STACK_FALLBACK_PORT" "$RUN_TOKEN" "$schedule" "$DURATION" || true
   ((status == 0)) || log "k6 exited with status $status (see $RESULTS_DIR/k6.log)"
   return "$status"
 }
@@ -284,6 +295,7 @@ native_cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
+  timeline_stop
   stack_stop
   log "stack stopped; results in $RESULTS_DIR"
   exit "$status"
@@ -301,6 +313,8 @@ run_native() {
   stack_wait_ready "$READY_TRIES" "$READY_DELAY_NATIVE_S"
   stack_cgroup_add_unlimited k6
   K6_CGROUP_PROCS=$(stack_cgroup_procs_files k6)
+  TIMELINE_REDIS_SOCKET=$STACK_SOCKET_DIR/redis.sock
+  timeline_native_cgroups
   run_load || LOAD_STATUS=$?
   log "cgroup usage of each service (peak memory, CPU seconds):"
   stack_usage_report "$RESULTS_DIR/resources.txt"
@@ -313,6 +327,7 @@ docker_cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
+  timeline_stop
   local compose=(docker compose -p rinha -f "$ROOT/docker-compose.yml")
   "${compose[@]}" logs --no-color >"$RESULTS_DIR/compose.log" 2>&1 || true
   "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
@@ -347,6 +362,7 @@ run_docker() {
 main() {
   local outputs
   parse_arguments "$@"
+  RUN_TOKEN=$(new_uuid)
   log "profile $PROFILE${SCRIPT:+, script $SCRIPT}, mode $MODE," \
     "fees $DEFAULT_FEE / $FALLBACK_FEE, results in $RESULTS_DIR"
   # Not called in a `||` list: that would switch `set -e` off inside them.
