@@ -51,6 +51,11 @@ class Processor:
         self.tokens = list(tokens)
         self.connection = None
 
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
+
     def get(self, path, token):
         for attempt in range(2):
             if self.connection is None:
@@ -120,6 +125,8 @@ def main(argv):
                 line[name] = processor.count(second)
                 totals[name] += line[name] or 0
             output.write(json.dumps(line, separators=(",", ":")) + "\n")
+    for processor in processors.values():
+        processor.close()
     summary = ", ".join(f"{name} {total}" for name, total in totals.items())
     print(f"books: {last - first + 1} one-second windows read; recorded {summary}", file=sys.stderr)
     return 0

@@ -206,8 +206,8 @@ def main(argv):
     arguments = parse_arguments(argv)
     cgroups = parse_cgroup_pairs(arguments.cgroup)
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    handlers = {number: signal.signal(number, lambda *_: stopping.append(True))
+                for number in (signal.SIGTERM, signal.SIGINT)}
     client = RedisClient(arguments.redis_socket)
     started = time.time()
     deadline = started + arguments.max_duration_s
@@ -236,6 +236,8 @@ def main(argv):
             while next_at < time.time():
                 next_at += arguments.interval_s
     client.close()
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
     return 0
 
 

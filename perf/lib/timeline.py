@@ -427,6 +427,13 @@ def draw_backlog(axis, run, series):
     axis.set_ylim(bottom=0)
 
 
+def minor_log_label(value, _position):
+    if value <= 0:
+        return ""
+    mantissa = round(value / 10 ** math.floor(math.log10(value)))
+    return f"{value:g}" if mantissa in (2, 5) else ""
+
+
 def draw_latency(axis, run, series):
     for data, label, color in ((series.latency_p50_ms, "p50", "tab:blue"),
                                (series.latency_p99_ms, "p99", "tab:red")):
@@ -436,9 +443,9 @@ def draw_latency(axis, run, series):
                       [max(data[second], 0.01) for second in seconds], label=label, color=color,
                       marker=".", markersize=3, linewidth=1)
     axis.set_yscale("log")
-    # Plain numbers (0.5, 2, 100) rather than powers of ten, on the minor ticks too.
+    # Plain numbers (0.5, 2, 100) rather than powers of ten; of the minor ticks only 2 and 5.
     axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    axis.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.yaxis.set_minor_formatter(FuncFormatter(minor_log_label))
     axis.set_ylabel("ms")
 
 
@@ -482,8 +489,8 @@ def x_range(run, series):
     return -2.0, max(ends, default=10.0) + 1
 
 
-def render(run, series, output):
-    """Draw the picture into OUTPUT (PNG). Returns the panels' titles, top to bottom."""
+def build_figure(run, series):
+    """The picture as a matplotlib Figure: one axis per panel, top to bottom."""
     # Constrained layout keeps the legends, drawn outside on the right, inside the picture.
     figure, axes = pyplot.subplots(
         len(PANEL_TITLES), 1, sharex=True, figsize=(15, 14), layout="constrained",
@@ -510,9 +517,16 @@ def render(run, series, output):
     if run.notes:
         axes[-1].text(0.0, -0.35, "; ".join(run.notes), fontsize=7, color="0.3",
                       transform=axes[-1].transAxes)
+    return figure
+
+
+def render(run, series, output):
+    """Draw the picture into OUTPUT (PNG). Returns the panels' titles, top to bottom."""
+    figure = build_figure(run, series)
     figure.savefig(output, dpi=90)
+    titles = [axis.get_title(loc="left") for axis in figure.axes]
     pyplot.close(figure)
-    return [axis.get_title(loc="left") for axis in axes]
+    return titles
 
 
 def parse_arguments(argv):
