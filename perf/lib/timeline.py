@@ -415,16 +415,23 @@ def draw_payments(axis, run, series):
 
 
 def draw_backlog(axis, run, series):
-    for data, label, color in ((series.queue, "queue depth (LLEN rinha:queue)", "tab:purple"),
-                               (series.in_flight, "in flight (HLEN rinha:processing:*)",
-                                "tab:brown")):
+    """Queue depth on the left axis, payments in flight on the right one: a backlog of
+    thousands and a few dozen calls in flight are both worth reading."""
+    right = axis.twinx()
+    for target, data, label, color in (
+            (axis, series.queue, "queue depth (LLEN rinha:queue), left axis", "tab:purple"),
+            (right, series.in_flight, "in flight (HLEN rinha:processing:*), right axis",
+             "tab:brown")):
         if data:
-            axis.plot([relative(run, time_ms) for time_ms, _ in data],
-                      [value for _, value in data], label=label, color=color)
+            # The legend is the left axis's: the right one's line is registered there too.
+            target.plot([relative(run, time_ms) for time_ms, _ in data],
+                        [value for _, value in data], color=color)
+            axis.plot([], [], color=color, label=label)
+        target.set_ylim(bottom=0)
     if not (series.queue or series.in_flight):
         axis.text(0.01, 0.8, "no Redis samples", transform=axis.transAxes, fontsize=8)
-    axis.set_ylabel("payments")
-    axis.set_ylim(bottom=0)
+    axis.set_ylabel("queued", color="tab:purple")
+    right.set_ylabel("in flight", color="tab:brown")
 
 
 def minor_log_label(value, _position):
@@ -490,7 +497,8 @@ def x_range(run, series):
 
 
 def build_figure(run, series):
-    """The picture as a matplotlib Figure: one axis per panel, top to bottom."""
+    """The picture: (matplotlib Figure, one axis per panel top to bottom; the backlog panel's
+    right-hand axis is not in that list)."""
     # Constrained layout keeps the legends, drawn outside on the right, inside the picture.
     figure, axes = pyplot.subplots(
         len(PANEL_TITLES), 1, sharex=True, figsize=(15, 14), layout="constrained",
@@ -517,14 +525,14 @@ def build_figure(run, series):
     if run.notes:
         axes[-1].text(0.0, -0.35, "; ".join(run.notes), fontsize=7, color="0.3",
                       transform=axes[-1].transAxes)
-    return figure
+    return figure, axes
 
 
 def render(run, series, output):
     """Draw the picture into OUTPUT (PNG). Returns the panels' titles, top to bottom."""
-    figure = build_figure(run, series)
+    figure, axes = build_figure(run, series)
     figure.savefig(output, dpi=90)
-    titles = [axis.get_title(loc="left") for axis in figure.axes]
+    titles = [axis.get_title(loc="left") for axis in axes]
     pyplot.close(figure)
     return titles
 

@@ -170,14 +170,15 @@ class InconsistentCheck(unittest.TestCase):
                 writer.writeheader()
                 writer.writerows(rows + [bad])
             run = timeline.load_run(directory, SCHEDULE)
-            figure = timeline.build_figure(run, timeline.aggregate(run))
+            figure, axes = timeline.build_figure(run, timeline.aggregate(run))
         self.assertEqual(sum(1 for _, value in run.checks if value > 0), 1)
-        red_marks = [line for line in figure.axes[0].lines
+        red_marks = [line for line in axes[0].lines
                      if line.get_marker() == "X" and line.get_color() == "red"]
         self.assertEqual(len(red_marks), 1)
         self.assertAlmostEqual(red_marks[0].get_xdata()[0],
                                timeline.relative(run, int(bad["timestamp"])))
-        for axis in figure.axes:
+        self.assertEqual(len(axes), len(timeline.PANEL_TITLES))
+        for axis in axes:
             self.assertTrue(any(line.get_color() == "red" and line.get_linestyle() == "-"
                                 for line in axis.lines if line.get_marker() != "X"))
         timeline.pyplot.close(figure)
