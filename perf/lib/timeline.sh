@@ -10,6 +10,11 @@
 #   TIMELINE_REDIS_SOCKET          Redis Unix socket to sample (empty: no Redis samples)
 #   TIMELINE_CGROUPS               array of SERVICE=CPU_CGROUP_DIR (empty: no CFS panel)
 #   timeline_native_cgroups        fills TIMELINE_CGROUPS from the native stack's cgroups
+#   timeline_docker_cgroups PROJECT COMPOSE_FILE
+#                                  fills TIMELINE_CGROUPS from the running containers' cgroups
+#   timeline_docker_redis_socket PROJECT
+#                                  prints the host path of redis.sock in PROJECT's sockets volume
+#   timeline_cpu_cgroup_of_pid PID prints the directory of PID's cpu.stat (cgroup v1 or v2)
 #   timeline_k6_arguments DIR      fills TIMELINE_K6_ARGUMENTS: k6's per-request CSV into DIR
 #   timeline_start DIR             marks the start; starts the sampler if a socket is set
 #   timeline_stop                  stops the sampler (idempotent; call it from EXIT traps too)
@@ -43,6 +48,48 @@ timeline_native_cgroups() {
   while read -r service; do
     TIMELINE_CGROUPS+=("$service=$(stack_cgroup_dir cpu "$service")")
   done < <(stack_budget_services)
+}
+
+# The cpu cgroup of a process, from /proc/PID/cgroup: cgroup v1 names the controller
+# ("1:cpu:/docker/<id>" or "4:cpu,cpuacct:/..."), v2 has one "0::/path" line. cpu may be mounted
+# alone or together with cpuacct, and v2 either at the root or under unified/ (hybrid).
+timeline_cpu_cgroup_of_pid() { # pid
+  local relative candidate
+  relative=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ { print $3; exit }' "/proc/$1/cgroup") || return 1
+  for candidate in "$STACK_CGROUP_ROOT/cpu$relative" "$STACK_CGROUP_ROOT/cpu,cpuacct$relative"; do
+    [[ -z $relative || ! -f $candidate/cpu.stat ]] || {
+      printf '%s\n' "${candidate%/}"
+      return 0
+    }
+  done
+  relative=$(awk -F: '$1 == "0" && $2 == "" { print $3; exit }' "/proc/$1/cgroup")
+  for candidate in "$STACK_CGROUP_ROOT$relative" "$STACK_CGROUP_ROOT/unified$relative"; do
+    [[ -z $relative || ! -f $candidate/cpu.stat ]] || {
+      printf '%s\n' "${candidate%/}"
+      return 0
+    }
+  done
+  return 1
+}
+
+# Each service's container, its main process, and that process's cpu cgroup. A service without a
+# running container is left out (the panel shows the others).
+timeline_docker_cgroups() { # project compose_file
+  local service id pid directory
+  TIMELINE_CGROUPS=()
+  while read -r service; do
+    id=$(docker compose -p "$1" -f "$2" ps -q "$service" 2>/dev/null | head -n 1)
+    [[ -n $id ]] || continue
+    pid=$(docker inspect -f '{{.State.Pid}}' "$id" 2>/dev/null) || continue
+    directory=$(timeline_cpu_cgroup_of_pid "$pid") || continue
+    TIMELINE_CGROUPS+=("$service=$directory")
+  done < <(docker compose -p "$1" -f "$2" config --services 2>/dev/null)
+}
+
+timeline_docker_redis_socket() { # project: the compose file's volume "sockets" on the host
+  local mountpoint
+  mountpoint=$(docker volume inspect -f '{{.Mountpoint}}' "$1_sockets" 2>/dev/null) || return 1
+  printf '%s/redis.sock\n' "$mountpoint"
 }
 
 # k6 writes every sample to a gzipped CSV with millisecond timestamps (the default is seconds).
