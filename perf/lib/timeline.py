@@ -83,6 +83,8 @@ class Run:
         self.samples = []
         self.books = []
         self.score = None
+        # An official-format results JSON (an external script's), when there is no score.json.
+        self.official_results = None
         self.notes = []
 
 
@@ -220,6 +222,14 @@ def load_run(directory, schedule_path=None, duration_s=None):
     if os.path.exists(path):
         with open(path) as file:
             run.score = json.load(file)
+    else:
+        for name in sorted(os.listdir(directory)):
+            if name.endswith("results.json"):
+                try:
+                    with open(os.path.join(directory, name)) as file:
+                        run.official_results = json.load(file)
+                except ValueError:
+                    pass
     if run.start_ms is None:
         times = [sample["t_ms"] for sample in run.samples]
         run.start_ms = min(times) if times else 0
@@ -470,8 +480,22 @@ def draw_throttled(axis, run, series):
     axis.set_xlabel("seconds since the load started")
 
 
+def official_title(run):
+    """The title of an external script's run, from its results JSON (official field names)."""
+    results = run.official_results
+    fine = results.get("multa", {}).get("composicao", {})
+    inconsistencies = fine.get("num_inconsistencias", fine.get("total_inconsistencias", "?"))
+    lag = results.get("lag", {}).get("lag", "?")
+    return (f"run {run.name}: external script, participant {results.get('participante')}\n"
+            f"total_liquido {results.get('total_liquido', 0):,.2f}, p99 "
+            f"{results.get('p99', {}).get('valor')}, lag {lag}, inconsistencies "
+            f"{inconsistencies}")
+
+
 def title_of(run):
     score = run.score
+    if not score and run.official_results:
+        return official_title(run)
     if not score:
         return f"timeline of run {run.name}"
     return (f"run {run.name}: {score.get('profile')} profile, schedule {score.get('schedule')}, "

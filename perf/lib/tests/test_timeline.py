@@ -211,7 +211,15 @@ class ExternalScriptStages(unittest.TestCase):
                 writer = csv.writer(file)
                 writer.writerow(self.HEADER)
                 writer.writerows(rows)
+            # What the official script's handleSummary writes (run-tests.sh copies it here).
+            with open(os.path.join(directory, "partial-results.json"), "w") as file:
+                json.dump({"participante": "rinha-rs", "total_liquido": 1234.5,
+                           "p99": {"valor": "3.1ms"}, "lag": {"lag": 2},
+                           "multa": {"composicao": {"num_inconsistencias": 0}}}, file)
             run = timeline.load_run(directory)
+        title = timeline.title_of(run)
+        for part in ("external script", "1,234.50", "p99 3.1ms", "lag 2", "inconsistencies 0"):
+            self.assertIn(part, title)
         self.assertEqual(run.start_ms, start_ms)
         self.assertEqual([stage["at_s"] for stage in run.stages], [1.0, 10.0])
         self.assertEqual(run.stages[1]["default"], {"delay": 100, "failure": True})
