@@ -376,7 +376,7 @@ def draw_conditions(axis, run, series, x_end):
                                      facecolor=condition_color(delay, failing),
                                      edgecolor="0.5", linewidth=0.5,
                                      hatch="//" if failing else None))
-            label = f"{'FAIL ' if failing else ''}{delay} ms"
+            label = ("FAIL" + (f" {delay} ms" if delay else "")) if failing else f"{delay} ms"
             if end - start >= 2:
                 axis.text((start + end) / 2, base + 1.15, label, ha="center", va="center",
                           fontsize=7, clip_on=True)
