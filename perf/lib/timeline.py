@@ -543,7 +543,9 @@ def build_figure(run, series):
             if inconsistencies > 0:
                 axis.axvline(relative(run, time_ms), color="red", linewidth=0.8, alpha=0.6)
         if axis.get_legend_handles_labels()[0]:
-            axis.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7)
+            # The backlog panel's right-hand axis has its own ticks and label there: step past.
+            offset = 1.06 if axis is axes[2] else 1.005
+            axis.legend(loc="upper left", bbox_to_anchor=(offset, 1.0), fontsize=7)
     axes[0].set_xlim(x_start, x_end)
     figure.suptitle(title_of(run), fontsize=10)
     if run.notes:
