@@ -40,7 +40,8 @@ Options:
   --no-build           do not run cargo build --release
   -h, --help           this text
 Environment: MAX_REQUESTS is passed to --script runs, as the official harness does.
-Outputs: results/<UTC timestamp>/ (score table, results JSON, k6 HTML report, cgroup usage, logs).
+Outputs: results/<UTC timestamp>/ (score table, results JSON, k6 HTML report, cgroup usage, logs,
+timeline.png: the run second by second, from k6's per-request CSV, Redis and the processors).
 EOF
 }
 
