@@ -13,6 +13,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$ROOT/perf/lib/stack.sh"
 # shellcheck source=perf/lib/docker_stack.sh
 source "$ROOT/perf/lib/docker_stack.sh"
+# shellcheck source=perf/lib/timeline.sh
+source "$ROOT/perf/lib/timeline.sh"
 
 READY_TRIES=15
 READY_DELAY_NATIVE_S=1
@@ -44,7 +46,8 @@ Options:
   --no-build           do not build (cargo build --release, or the Docker image)
   -h, --help           this text
 Environment: MAX_REQUESTS is passed to --script runs, as the official harness does.
-Outputs: results/<UTC timestamp>/ (score table, results JSON, k6 HTML report, cgroup usage, logs).
+Outputs: results/<UTC timestamp>/ (score table, results JSON, k6 HTML report, cgroup usage, logs,
+timeline.png: the run second by second, from k6's per-request CSV, Redis and the processors).
 EOF
 }
 
@@ -169,9 +172,11 @@ run_k6() { # directory script k6-arguments...
       for file in "${files[@]}"; do echo "$BASHPID" >"$file"; done
     fi
     cd "$directory"
-    exec env K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_HOST=127.0.0.1 K6_WEB_DASHBOARD_OPEN=false \
+    timeline_k6_arguments "$RESULTS_DIR"
+    exec env "${TIMELINE_K6_ENVIRONMENT[@]}" \
+      K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_HOST=127.0.0.1 K6_WEB_DASHBOARD_OPEN=false \
       K6_WEB_DASHBOARD_EXPORT="$RESULTS_DIR/report.html" K6_WEB_DASHBOARD_PERIOD=2s \
-      k6 run --no-color "$@" "$script"
+      k6 run --no-color "${TIMELINE_K6_ARGUMENTS[@]}" "$@" "$script"
   ) >"$RESULTS_DIR/k6.log" 2>&1 &
   K6_PID=$!
   started=$SECONDS
@@ -198,7 +203,7 @@ k6_common_arguments() {
   K6_ARGUMENTS=(-e "BACKEND_URL=$STACK_BACKEND_URL"
     -e "DEFAULT_URL=http://127.0.0.1:$STACK_DEFAULT_PORT"
     -e "FALLBACK_URL=http://127.0.0.1:$STACK_FALLBACK_PORT" -e "RESULTS_DIR=$RESULTS_DIR"
-    -e "PARTICIPANT=$PARTICIPANT" -e "TOKEN=$(new_uuid)")
+    -e "PARTICIPANT=$PARTICIPANT" -e "TOKEN=$RUN_TOKEN")
   [[ -z $SCHEDULE ]] || K6_ARGUMENTS+=(-e "SCHEDULE=$SCHEDULE")
   [[ -z $DURATION ]] || K6_ARGUMENTS+=(-e "DURATION_S=$DURATION")
   [[ -z $MAX_USERS ]] || K6_ARGUMENTS+=(-e "MAX_USERS=$MAX_USERS")
@@ -207,9 +212,10 @@ k6_common_arguments() {
 
 # The load itself: our profile script, or an unmodified external script from its directory.
 run_load() {
-  local status=0
+  local status=0 schedule=
+  timeline_start "$RESULTS_DIR"
   if [[ -n $SCRIPT ]]; then
-    K6_ARGUMENTS=(-e "TOKEN=$(new_uuid)" -e "PARTICIPANT=$PARTICIPANT")
+    K6_ARGUMENTS=(-e "TOKEN=$RUN_TOKEN" -e "PARTICIPANT=$PARTICIPANT")
     [[ -z ${MAX_REQUESTS:-} ]] || K6_ARGUMENTS+=(-e "MAX_REQUESTS=$MAX_REQUESTS")
     touch "$RESULTS_DIR/.k6-start"
     # The official scripts write ../participantes/<participant>/*-results.json relative to their
@@ -234,6 +240,12 @@ run_load() {
       tail -n 40 "$RESULTS_DIR/k6.log"
     fi
   fi
+  timeline_stop
+  # The score table ends with the picture's path. An external script has no schedule file: the
+  # picture takes its stages from the k6 output.
+  [[ -n $SCRIPT ]] || schedule=$(effective_schedule)
+  timeline_render "$RESULTS_DIR" "http://127.0.0.1:$STACK_DEFAULT_PORT" \
+    "http://127.0.0.1:$STACK_FALLBACK_PORT" "$RUN_TOKEN" "$schedule" "$DURATION" || true
   ((status == 0)) || log "k6 exited with status $status (see $RESULTS_DIR/k6.log)"
   return "$status"
 }
@@ -272,6 +284,7 @@ native_cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
+  timeline_stop
   stack_stop
   log "stack stopped; results in $RESULTS_DIR"
   exit "$status"
@@ -291,6 +304,8 @@ run_native() {
   report_drivers
   stack_cgroup_add_unlimited k6
   K6_CGROUP_PROCS=$(stack_cgroup_procs_files k6)
+  TIMELINE_REDIS_SOCKET=$STACK_SOCKET_DIR/redis.sock
+  timeline_native_cgroups
   run_load || LOAD_STATUS=$?
   log "cgroup usage of each service (peak memory, CPU seconds):"
   stack_usage_report "$RESULTS_DIR/resources.txt"
@@ -301,6 +316,7 @@ docker_cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
+  timeline_stop
   docker_stack_stop
   log "containers removed; results in $RESULTS_DIR"
   exit "$status"
@@ -325,9 +341,21 @@ run_docker() {
   stack_wait_ready "$READY_TRIES" "$READY_DELAY_DOCKER_S"
   docker_stack_drivers "$RESULTS_DIR/drivers.txt"
   report_drivers
+  docker_timeline_inputs
   run_load || LOAD_STATUS=$?
   log "cgroup usage of each container (peak memory, CPU seconds):"
   docker_stack_usage_report "$RESULTS_DIR/resources.txt"
+}
+
+# The timeline's sampler reads Redis through the engine's mount of the sockets volume, and the
+# containers' cpu cgroups.
+docker_timeline_inputs() {
+  local service directory
+  TIMELINE_REDIS_SOCKET=$(docker_stack_redis_socket) || TIMELINE_REDIS_SOCKET=
+  TIMELINE_CGROUPS=()
+  for service in $(docker_stack_services); do
+    directory=$(docker_stack_cpu_dir "$service") && TIMELINE_CGROUPS+=("$service=$directory")
+  done
 }
 
 # The I/O driver of each of our services, and a warning in the score table for any that fell back
@@ -355,6 +383,7 @@ append_drivers_to_score() {
 main() {
   local outputs
   parse_arguments "$@"
+  RUN_TOKEN=$(new_uuid)
   log "profile $PROFILE${SCRIPT:+, script $SCRIPT}, mode $MODE," \
     "fees $DEFAULT_FEE / $FALLBACK_FEE, results in $RESULTS_DIR"
   # Not called in a `||` list: that would switch `set -e` off inside them.

