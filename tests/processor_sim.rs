@@ -551,4 +551,12 @@ fn each_fault_mode_strikes_the_answer_after_the_payment_is_recorded() {
     assert_status(&client.set_fault(TOKEN, "none").unwrap(), 200);
     assert_status(&client.service_health().unwrap(), 200);
     assert_eq!(client.summary(TOKEN, None, None).unwrap().total_requests, 5);
+    // The ids of the recorded payments (1 to 5), for the fault suite.
+    let ids = client.send("GET", "/admin/payment-ids", &[("X-Rinha-Token", TOKEN)], b"").unwrap();
+    assert_status(&ids, 200);
+    let mut listed: Vec<String> = ids.text().lines().map(str::to_string).collect();
+    listed.sort();
+    assert_eq!(listed, (1..=5).map(id).collect::<Vec<_>>());
+    let refused = client.send("GET", "/admin/payment-ids", &[], b"").unwrap();
+    assert_status(&refused, 401);
 }

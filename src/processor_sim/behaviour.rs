@@ -32,6 +32,9 @@ pub enum Route<'a> {
     /// `PUT /admin/configurations/fault`: this simulator's own fault injection (not a route of
     /// the official processor).
     SetFault,
+    /// `GET /admin/payment-ids`: every recorded id, one per line (this simulator's own, for the
+    /// fault suite's "paid twice" count).
+    PaymentIds,
     /// `POST /admin/purge-payments`.
     Purge,
     /// A known path with the wrong method: `405`.
@@ -67,6 +70,7 @@ pub fn route(method: RouteMethod, path: &[u8]) -> Route<'_> {
         b"/admin/configurations/delay" => (RouteMethod::Put, Route::SetDelay),
         b"/admin/configurations/failure" => (RouteMethod::Put, Route::SetFailure),
         b"/admin/configurations/fault" => (RouteMethod::Put, Route::SetFault),
+        b"/admin/payment-ids" => (RouteMethod::Get, Route::PaymentIds),
         b"/admin/purge-payments" => (RouteMethod::Post, Route::Purge),
         _ => match path.strip_prefix(b"/payments/") {
             // One segment only: `/payments/a/b` is no route of the processor.
@@ -340,6 +344,7 @@ mod tests {
             (Put, b"/admin/configurations/failure", SetFailure),
             (Put, b"/admin/configurations/fault", SetFault),
             (Post, b"/admin/configurations/fault", MethodNotAllowed),
+            (Get, b"/admin/payment-ids", PaymentIds),
             (Get, b"/admin/configurations/failure", MethodNotAllowed),
             (Post, b"/admin/purge-payments", Purge),
             (Other, b"/admin/purge-payments", MethodNotAllowed),

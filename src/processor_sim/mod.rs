@@ -248,9 +248,9 @@ struct FaultBody<'a> {
 /// What [`Fault::Garbage`] sends: not an HTTP status line.
 const GARBAGE: &[u8] = b"\x00\xffSPAM 200 not-http\r\n\x1b[0m\r\n\r\n";
 
-/// What [`Fault::BadBody`] sends: a `200` whose body is not JSON.
+/// What [`Fault::BadBody`] sends: a `200` whose body is not JSON (correctly framed).
 const BAD_BODY: &[u8] =
-    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n{\"message\":pa";
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"message\":pa";
 
 /// One payment as `POST /payments` delivers it, validated.
 struct NewPayment {
@@ -552,6 +552,18 @@ impl Simulator {
         });
     }
 
+    /// Every recorded id, one per line. Allocates the whole list: an admin call of the test bed,
+    /// made once per fault case, never on the payment path.
+    fn payment_ids(&self, out: &mut Vec<u8>) {
+        let ledger = self.ledger.borrow();
+        let mut body = Vec::with_capacity(ledger.len() * (CORRELATION_ID_BYTES + 1));
+        for id in ledger.ids() {
+            body.extend_from_slice(id.as_bytes());
+            body.push(b'\n');
+        }
+        write_text(out, Status::Ok, &body);
+    }
+
     fn purge(&self, out: &mut Vec<u8>) {
         let mut ledger = self.ledger.borrow_mut();
         let purged = ledger.len();
@@ -581,6 +593,7 @@ impl Handler for Simulator {
                 | Route::SetDelay
                 | Route::SetFailure
                 | Route::SetFault
+                | Route::PaymentIds
                 | Route::Purge
         );
         if admin && !self.authorized(request.token) {
@@ -596,6 +609,7 @@ impl Handler for Simulator {
             Route::SetDelay => self.set_delay(body, out),
             Route::SetFailure => self.set_failure(body, out),
             Route::SetFault => self.set_fault(body, out),
+            Route::PaymentIds => self.payment_ids(out),
             Route::Purge => self.purge(out),
             Route::MethodNotAllowed => out.extend_from_slice(METHOD_NOT_ALLOWED),
             Route::NotFound => out.extend_from_slice(NOT_FOUND),
