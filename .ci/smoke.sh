@@ -7,7 +7,10 @@
 #   4. ./run-tests.sh --duration SMOKE_DURATION_S --strict: fails on lag != 0 or on
 #      inconsistencies != 0
 #      (it installs what is missing, k6 included, and builds the release binaries);
-#   5. k6 inspect of the load profiles (they parse, their options resolve).
+#   5. perf/faults.sh --quick --strict: a worker kill, a Redis kill and a processor that resets
+#      after recording, each under load with the 250 ms audit (about a minute); fails unless each
+#      ends with 0 lost, 0 paid twice and 0 audit differences;
+#   6. k6 inspect of the load profiles (they parse, their options resolve).
 # Ends with an "N passed, M failed" line; exits non-zero when any check failed.
 set -uo pipefail
 
@@ -31,7 +34,7 @@ check() { # label command...
 
 inspect_profiles() {
   local script
-  for script in preview.js final.js rate.js; do
+  for script in preview.js final.js rate.js faults.js; do
     (cd "$ROOT/perf/k6" && k6 inspect -e DURATION_S=15 "$script" >/dev/null) || return 1
   done
 }
@@ -43,13 +46,15 @@ check "compose rules" python3 .ci/compose_rules.py
 check "compose rules self-test" python3 .ci/compose_rules.py --self-test
 if command -v shellcheck >/dev/null; then
   check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/bench.sh perf/profile.sh \
-    .ci/smoke.sh
+    perf/faults.sh perf/aof-cost.sh .ci/smoke.sh
 else
   echo "--- shellcheck not installed: skipped"
 fi
 # run-tests.sh installs k6 when missing; inspect needs it first.
 check "smoke load test (${SMOKE_DURATION_S} s, strict)" \
   ./run-tests.sh --duration "$SMOKE_DURATION_S" --strict
+# The release binaries and the packages are there after the smoke load test.
+check "fault suite (quick, strict)" perf/faults.sh --quick --strict --no-install --no-build
 check "k6 inspect of the profiles" inspect_profiles
 echo "smoke: $passed passed, $failed failed"
 ((failed == 0))

@@ -147,6 +147,19 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == 'c' then return 1 end
 return 0
 "#;
 
+/// Pushes an accepted payment (`ARGV[1]`) onto the queue only if Redis runs this before the
+/// cutoff `ARGV[2]` (Unix ms, by Redis's clock: the same host clock as the API's in the contest
+/// stack). A push that waited in a stalled Redis until its client was answered `503` must not
+/// land: Redis may run a connection's backlog over several event-loop turns, with other clients'
+/// commands (a worker's TAKE) in between, so a withdrawal queued behind it could come too late.
+/// Returns the queue length, or `-1` when too late (nothing pushed).
+const ENQUEUE_SCRIPT: &str = r#"
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if now_ms > tonumber(ARGV[2]) then return -1 end
+return redis.call('LPUSH', KEYS[1], ARGV[1])
+"#;
+
 /// Deletes the queue, the seen set and the whole ledger.
 const PURGE_SCRIPT: &str = r#"
 for _, second in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
@@ -157,14 +170,22 @@ return 1
 "#;
 
 /// The scripts every connection loads, in the order of the `*_SCRIPT_INDEX` constants.
-pub const SCRIPTS: &[&str] =
-    &[TAKE_SCRIPT, RECORD_SCRIPT, SUMMARY_SCRIPT, PURGE_SCRIPT, REQUEUE_SCRIPT, CANCEL_SCRIPT];
+pub const SCRIPTS: &[&str] = &[
+    TAKE_SCRIPT,
+    RECORD_SCRIPT,
+    SUMMARY_SCRIPT,
+    PURGE_SCRIPT,
+    REQUEUE_SCRIPT,
+    CANCEL_SCRIPT,
+    ENQUEUE_SCRIPT,
+];
 const TAKE_SCRIPT_INDEX: usize = 0;
 const RECORD_SCRIPT_INDEX: usize = 1;
 const SUMMARY_SCRIPT_INDEX: usize = 2;
 const PURGE_SCRIPT_INDEX: usize = 3;
 const REQUEUE_SCRIPT_INDEX: usize = 4;
 const CANCEL_SCRIPT_INDEX: usize = 5;
+const ENQUEUE_SCRIPT_INDEX: usize = 6;
 
 /// Why a store operation failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -260,6 +281,38 @@ impl Store {
         let length = encode_queued(&mut value, payment, accepted_at_ms);
         match self.client.request(&[b"LPUSH", QUEUE_KEY, &value[..length]]).await? {
             Reply::Integer(_) => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Appends an accepted payment to the queue if Redis runs the push by `cutoff_ms` (see
+    /// [`ENQUEUE_SCRIPT`]).
+    ///
+    /// # Returns
+    /// `true` once Redis has it; `false` if Redis ran the push after the cutoff and dropped it.
+    ///
+    /// # Errors
+    /// [`StoreError`]; with `Redis(ConnectionLost)` the payment may or may not be queued.
+    pub async fn enqueue_by(
+        &self,
+        payment: &PaymentRequest,
+        accepted_at_ms: i64,
+        cutoff_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut value = [0u8; QUEUED_BYTES_MAX];
+        let length = encode_queued(&mut value, payment, accepted_at_ms);
+        let mut cutoff = itoa::Buffer::new();
+        let reply = self
+            .client
+            .eval(
+                ENQUEUE_SCRIPT_INDEX,
+                &[QUEUE_KEY],
+                &[&value[..length], digits(&mut cutoff, cutoff_ms)],
+            )
+            .await?;
+        match reply {
+            Reply::Integer(-1) => Ok(false),
+            Reply::Integer(length) if length > 0 => Ok(true),
             other => Err(unexpected(&other)),
         }
     }

@@ -13,11 +13,13 @@
 //! paid.
 //!
 //! # A lost reply
-//! An `LPUSH` whose reply was lost (the connection broke, Redis restarted) may have run. It is
-//! sent again once the connection is back: TAKE drops a second copy of an id, so a payment queued
-//! twice is paid once. If no attempt is confirmed before the deadline, the API answers `503` and
-//! withdraws the payment ([`Store::cancel`]) so that a copy queued by an unconfirmed attempt is
-//! dropped rather than paid: the client was told it failed.
+//! A push whose reply was lost (the connection broke, Redis restarted) may have run. It is sent
+//! again once the connection is back: TAKE drops a second copy of an id, so a payment queued
+//! twice is paid once. Each push carries a cutoff ([`ENQUEUE_CUTOFF_MS`] after acceptance) past
+//! which Redis drops it, so a push stuck in a stalled Redis cannot land after its client got its
+//! answer. If no attempt is confirmed before the deadline, the API answers `503` and also
+//! withdraws the payment ([`Store::cancel`]), for a copy that did land before its reply was lost:
+//! the client was told it failed.
 
 pub mod route;
 pub mod summary;
@@ -49,6 +51,14 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 /// answer's trip: an answer after the client gave up would be a payment the client counts as
 /// failed.
 pub const ENQUEUE_DEADLINE_MS: u64 = 1000;
+
+/// The latest Redis may run a payment's push, counted from its acceptance (ms). Earlier than
+/// [`ENQUEUE_DEADLINE_MS`] by the time a reply may take to come back: a push Redis runs after it
+/// is dropped by Redis itself (`Store::enqueue_by`), so one that waited in a stalled Redis past
+/// the client's answer never lands.
+pub const ENQUEUE_CUTOFF_MS: i64 = 800;
+
+const _: () = assert!(ENQUEUE_CUTOFF_MS > 0 && (ENQUEUE_CUTOFF_MS as u64) < ENQUEUE_DEADLINE_MS);
 
 /// How long a summary waits for Redis before answering `503` (ms): an answer after the client's
 /// timeout helps nobody, and a stalled Redis must not pile up requests.
@@ -120,9 +130,12 @@ impl Api {
             if remaining.is_zero() {
                 break;
             }
-            let attempt = self.store.enqueue(payment, accepted_at_ms);
+            let cutoff_ms = accepted_at_ms + ENQUEUE_CUTOFF_MS;
+            let attempt = self.store.enqueue_by(payment, accepted_at_ms, cutoff_ms);
             match monoio::time::timeout(remaining, attempt).await {
-                Ok(Ok(())) => return Enqueued::Confirmed,
+                Ok(Ok(true)) => return Enqueued::Confirmed,
+                // Too late for Redis: this push did not land (an earlier one may have).
+                Ok(Ok(false)) => break,
                 Ok(Err(StoreError::Redis(RedisError::Unavailable))) => {}
                 Ok(Err(StoreError::Redis(RedisError::ConnectionLost))) => maybe_queued = true,
                 Ok(Err(error)) => {
