@@ -28,9 +28,15 @@ def raise_file_limit(needed):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, needed), hard))
 
 
+def readable(connection, timeout_s):
+    """poll(2), not select(2): descriptors past 1024 are the point of this script."""
+    poller = select.poll()
+    poller.register(connection, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(int(timeout_s * 1000)))
+
+
 def still_open(connection):
-    readable, _, _ = select.select([connection], [], [], 0)
-    if not readable:
+    if not readable(connection, 0):
         return True
     try:
         return connection.recv(1, socket.MSG_PEEK) != b""
@@ -62,8 +68,7 @@ def main(argv):
             except OSError as error:
                 slow_answer = f"send failed: {error}"
                 break
-        readable, _, _ = select.select([slow], [], [], 1.0)
-        if readable:
+        if readable(slow, 1.0):
             try:
                 data = slow.recv(4096)
             except OSError as error:
