@@ -267,6 +267,9 @@ async fn dispatch(
                 continue;
             }
         }
+        if now_ms() - now > STAMP_STALE_MS && !batch.is_empty() {
+            restamp(context, &mut batch).await;
+        }
         let taken_count = batch.len();
         tokens -= taken_count as f64;
         bump(&context.counters.taken, taken_count as u64);
@@ -275,6 +278,40 @@ async fn dispatch(
         }
         if taken_count < count {
             monoio::time::sleep(Duration::from_millis(IDLE_POLL_MS)).await;
+        }
+    }
+}
+
+/// How old a TAKE's `requestedAt` may be when its reply arrives before the payments it took are
+/// stamped again (ms). TAKE stamps the time the worker *sent* it; a Redis that was stopped or
+/// restarting runs it, and answers, seconds later. Sent with that stamp, a payment would enter
+/// the processor's books with a `requestedAt` already inside the audited window, ahead of our
+/// ledger (§4 of DESIGN.md).
+const STAMP_STALE_MS: i64 = 250;
+
+/// Gives every payment of `batch` a fresh `requestedAt`, in the processing hash first: no
+/// attempt has been sent yet, and the stamp must be in Redis before one is (recovery retries
+/// with the stamp it finds there).
+async fn restamp(context: &Context, batch: &mut [TakenPayment]) {
+    let fresh_ms = now_ms();
+    crate::log::info(format_args!(
+        "a take answered {} ms late; stamping its {} payments again",
+        fresh_ms - batch[0].requested_at_ms,
+        batch.len()
+    ));
+    for taken in batch.iter_mut() {
+        taken.requested_at_ms = fresh_ms;
+        let mut retries = 0;
+        while let Err(error) = context.store.stamp(&context.processing_key, taken).await {
+            crate::log::warn(format_args!("stamp failed: {error}; retrying"));
+            retries += 1;
+            if let StoreError::Redis(_) = error {
+                let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
+                if context.store.client().wait_connected(bound).await.is_ok() {
+                    continue;
+                }
+            }
+            sleep_backoff(retries).await;
         }
     }
 }
