@@ -7,11 +7,14 @@
 #   4. ./run-tests.sh --duration SMOKE_DURATION_S --strict: fails on lag != 0 or on
 #      inconsistencies != 0
 #      (it installs what is missing, k6 included, and builds the release binaries);
-#   5. ./run-tests.sh --docker --duration DOCKER_SMOKE_DURATION_S --strict: the same through a
+#   5. perf/faults.sh --quick --strict: a worker kill, a Redis kill and a processor that resets
+#      after recording, each under load with the 250 ms audit (about a minute); fails unless each
+#      ends with 0 lost, 0 paid twice and 0 audit differences;
+#   6. ./run-tests.sh --docker --duration DOCKER_SMOKE_DURATION_S --strict: the same through a
 #      Docker engine (installed and started when none answers), from the submission directory;
 #      also fails when a container fell back to epoll;
-#   6. k6 inspect of the load profiles (they parse, their options resolve);
-#   7. the timeline's tests (perf/lib/tests: aggregation of a small recorded run, the picture,
+#   7. k6 inspect of the load profiles (they parse, their options resolve);
+#   8. the timeline's tests (perf/lib/tests: aggregation of a small recorded run, the picture,
 #      the sampler against a real Redis, the per-second books), and that the last smoke run (the
 #      Docker one) left a timeline.png.
 # Ends with an "N passed, M failed" line; exits non-zero when any check failed.
@@ -38,7 +41,7 @@ check() { # label command...
 
 inspect_profiles() {
   local script
-  for script in preview.js final.js rate.js; do
+  for script in preview.js final.js rate.js faults.js; do
     (cd "$ROOT/perf/k6" && k6 inspect -e DURATION_S=15 "$script" >/dev/null) || return 1
   done
 }
@@ -59,13 +62,15 @@ check "compose rules self-test" python3 .ci/compose_rules.py --self-test
 if command -v shellcheck >/dev/null; then
   check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/lib/docker_stack.sh \
     perf/lib/timeline.sh perf/docker/engine.sh perf/docker/images.sh perf/bench.sh \
-    perf/profile.sh .ci/smoke.sh
+    perf/profile.sh perf/faults.sh perf/aof-cost.sh .ci/smoke.sh
 else
   echo "--- shellcheck not installed: skipped"
 fi
 # run-tests.sh installs k6 when missing; inspect needs it first.
 check "smoke load test (${SMOKE_DURATION_S} s, strict)" \
   ./run-tests.sh --duration "$SMOKE_DURATION_S" --strict
+# The release binaries and the packages are there after the smoke load test.
+check "fault suite (quick, strict)" perf/faults.sh --quick --strict --no-install --no-build
 check "docker smoke load test (${DOCKER_SMOKE_DURATION_S} s, strict)" \
   ./run-tests.sh --docker --duration "$DOCKER_SMOKE_DURATION_S" --strict
 check "k6 inspect of the profiles" inspect_profiles

@@ -31,6 +31,11 @@ pub const SECONDS_KEY: &[u8] = b"rinha:seconds";
 /// it is `-`), drops duplicates, and moves the rest into the worker's processing hash stamped
 /// with the processor and `requestedAt` of their first attempt, all in one atomic step: a
 /// payment is always either in the queue or in a processing hash, never only in memory.
+///
+/// A call that took something also writes `<ticket ARGV[5]>|<value>,<value>...` to the worker
+/// thread's take key (`KEYS[4]`): if the connection fails before the reply arrives, the worker
+/// reads that key once Redis answers again and settles what the call took, instead of leaving it
+/// in the processing hash until its next start-up.
 const TAKE_SCRIPT: &str = r#"
 local n = tonumber(ARGV[1])
 local cutoff = ARGV[4] ~= '-' and tonumber(ARGV[4]) or nil
@@ -50,6 +55,10 @@ for _ = 1, 2 * n do
     redis.call('HSET', KEYS[3], id, cents .. ':' .. ARGV[2] .. ':' .. ARGV[3] .. ':' .. accepted)
     out[#out + 1] = value
   end
+end
+if #out > 0 then
+  -- The ticket lets a worker whose reply was lost learn what this call took (Store::take_lost).
+  redis.call('SET', KEYS[4], ARGV[5] .. '|' .. table.concat(out, ','))
 end
 return out
 "#;
@@ -127,6 +136,30 @@ end
 return {totals.d[1], totals.d[2], totals.f[1], totals.f[2]}
 "#;
 
+/// Withdraws a payment whose `LPUSH` may have run but was never confirmed to the client (the API
+/// answered `503`): marks its id as taken unless a TAKE already took it, so that a queued copy is
+/// dropped by TAKE instead of being paid. `1`: withdrawn (no processor will get it); `0`: a TAKE
+/// already took it and it will be paid.
+const CANCEL_SCRIPT: &str = r#"
+if redis.call('HSETNX', KEYS[1], ARGV[1], 'c') == 1 then return 1 end
+-- A repeated call after a lost reply finds its own mark.
+if redis.call('HGET', KEYS[1], ARGV[1]) == 'c' then return 1 end
+return 0
+"#;
+
+/// Pushes an accepted payment (`ARGV[1]`) onto the queue only if Redis runs this before the
+/// cutoff `ARGV[2]` (Unix ms, by Redis's clock: the same host clock as the API's in the contest
+/// stack). A push that waited in a stalled Redis until its client was answered `503` must not
+/// land: Redis may run a connection's backlog over several event-loop turns, with other clients'
+/// commands (a worker's TAKE) in between, so a withdrawal queued behind it could come too late.
+/// Returns the queue length, or `-1` when too late (nothing pushed).
+const ENQUEUE_SCRIPT: &str = r#"
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if now_ms > tonumber(ARGV[2]) then return -1 end
+return redis.call('LPUSH', KEYS[1], ARGV[1])
+"#;
+
 /// Deletes the queue, the seen set and the whole ledger.
 const PURGE_SCRIPT: &str = r#"
 for _, second in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
@@ -137,13 +170,22 @@ return 1
 "#;
 
 /// The scripts every connection loads, in the order of the `*_SCRIPT_INDEX` constants.
-pub const SCRIPTS: &[&str] =
-    &[TAKE_SCRIPT, RECORD_SCRIPT, SUMMARY_SCRIPT, PURGE_SCRIPT, REQUEUE_SCRIPT];
+pub const SCRIPTS: &[&str] = &[
+    TAKE_SCRIPT,
+    RECORD_SCRIPT,
+    SUMMARY_SCRIPT,
+    PURGE_SCRIPT,
+    REQUEUE_SCRIPT,
+    CANCEL_SCRIPT,
+    ENQUEUE_SCRIPT,
+];
 const TAKE_SCRIPT_INDEX: usize = 0;
 const RECORD_SCRIPT_INDEX: usize = 1;
 const SUMMARY_SCRIPT_INDEX: usize = 2;
 const PURGE_SCRIPT_INDEX: usize = 3;
 const REQUEUE_SCRIPT_INDEX: usize = 4;
+const CANCEL_SCRIPT_INDEX: usize = 5;
+const ENQUEUE_SCRIPT_INDEX: usize = 6;
 
 /// Why a store operation failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,6 +232,21 @@ pub struct TakenPayment {
 #[derive(Clone)]
 pub struct Store {
     client: Client,
+    /// Distinguishes this process's take tickets from an earlier run's (see [`TAKE_SCRIPT`]).
+    nonce: u128,
+    /// The last take ticket's counter, shared by the clones of this store.
+    tickets: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+/// Longest take ticket: a nanosecond timestamp, a dot and a counter.
+const TICKET_BYTES_MAX: usize = 40 + 1 + 20;
+
+/// The take key of a processing hash: `<processing key>:take` (see [`TAKE_SCRIPT`]).
+pub fn take_key(processing_key: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(processing_key.len() + 5);
+    key.extend_from_slice(processing_key);
+    key.extend_from_slice(b":take");
+    key
 }
 
 /// Formats `value` into `buffer` and returns the digits.
@@ -200,7 +257,10 @@ fn digits(buffer: &mut itoa::Buffer, value: impl itoa::Integer) -> &[u8] {
 impl Store {
     /// Wraps a client started with [`SCRIPTS`].
     pub fn new(client: Client) -> Self {
-        Self { client }
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        Self { client, nonce, tickets: std::rc::Rc::new(std::cell::Cell::new(0)) }
     }
 
     /// The underlying client.
@@ -225,12 +285,65 @@ impl Store {
         }
     }
 
+    /// Appends an accepted payment to the queue if Redis runs the push by `cutoff_ms` (see
+    /// [`ENQUEUE_SCRIPT`]).
+    ///
+    /// # Returns
+    /// `true` once Redis has it; `false` if Redis ran the push after the cutoff and dropped it.
+    ///
+    /// # Errors
+    /// [`StoreError`]; with `Redis(ConnectionLost)` the payment may or may not be queued.
+    pub async fn enqueue_by(
+        &self,
+        payment: &PaymentRequest,
+        accepted_at_ms: i64,
+        cutoff_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut value = [0u8; QUEUED_BYTES_MAX];
+        let length = encode_queued(&mut value, payment, accepted_at_ms);
+        let mut cutoff = itoa::Buffer::new();
+        let reply = self
+            .client
+            .eval(
+                ENQUEUE_SCRIPT_INDEX,
+                &[QUEUE_KEY],
+                &[&value[..length], digits(&mut cutoff, cutoff_ms)],
+            )
+            .await?;
+        match reply {
+            Reply::Integer(-1) => Ok(false),
+            Reply::Integer(length) if length > 0 => Ok(true),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Withdraws a payment whose enqueue was never confirmed (see [`CANCEL_SCRIPT`]).
+    ///
+    /// # Returns
+    /// `true` if withdrawn (it will never be paid), `false` if a worker had already taken it.
+    ///
+    /// # Errors
+    /// [`StoreError`]; withdrawing is idempotent, so the caller retries until it gets an answer.
+    pub async fn cancel(&self, correlation_id: &CorrelationId) -> Result<bool, StoreError> {
+        let reply = self
+            .client
+            .eval(CANCEL_SCRIPT_INDEX, &[SEEN_KEY], &[correlation_id.as_bytes()])
+            .await?;
+        match reply {
+            Reply::Integer(withdrawn) => Ok(withdrawn == 1),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Takes up to `count` payments for a first attempt on `processor` at `requested_at_ms`,
     /// moving them to `processing_key` (see [`TAKE_SCRIPT`]).
     ///
+    /// If the connection fails before the reply arrives, the call may have run: this waits for
+    /// Redis to answer again and reads the thread's take key, so `out` gets exactly what the call
+    /// took (see [`Store::take_lost`]).
+    ///
     /// # Errors
-    /// [`StoreError`]; with `Redis(ConnectionLost)` payments may have moved to the processing
-    /// hash, where the next start-up's recovery finds them.
+    /// [`StoreError`]; nothing was taken when the error is `Redis(Unavailable)` (not sent).
     pub async fn take(
         &self,
         processing_key: &[u8],
@@ -246,19 +359,30 @@ impl Store {
             Some(cutoff) => digits(&mut cutoff_digits, cutoff),
             None => b"-",
         };
+        let take_key = take_key(processing_key);
+        let mut ticket = [0u8; TICKET_BYTES_MAX];
+        let ticket = self.next_ticket(&mut ticket);
         let reply = self
             .client
             .eval(
                 TAKE_SCRIPT_INDEX,
-                &[QUEUE_KEY, SEEN_KEY, processing_key],
+                &[QUEUE_KEY, SEEN_KEY, processing_key, &take_key],
                 &[
                     digits(&mut count_digits, count),
                     &[processor.code()],
                     digits(&mut at_digits, requested_at_ms),
                     cutoff,
+                    ticket,
                 ],
             )
-            .await?;
+            .await;
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(RedisError::ConnectionLost) => {
+                return self.take_lost(&take_key, ticket, processor, requested_at_ms, out).await
+            }
+            Err(error) => return Err(error.into()),
+        };
         let Reply::Array(values) = reply else { return Err(unexpected(&reply)) };
         for value in &values {
             let Reply::BulkString(bytes) = value else { return Err(unexpected(value)) };
@@ -266,6 +390,75 @@ impl Store {
                 decode_queued(bytes).ok_or_else(|| unexpected(value))?;
             out.push(TakenPayment { payment, processor, requested_at_ms, accepted_at_ms });
         }
+        Ok(())
+    }
+
+    /// A ticket unique to this store's process start and call: `<nonce>.<counter>`. The nonce is
+    /// the start time in nanoseconds, not the pid, because a restarted container often gets the
+    /// same pid.
+    fn next_ticket<'a>(&self, buffer: &'a mut [u8; TICKET_BYTES_MAX]) -> &'a [u8] {
+        let counter = self.tickets.get().wrapping_add(1);
+        self.tickets.set(counter);
+        let mut nonce = itoa::Buffer::new();
+        let nonce = nonce.format(self.nonce).as_bytes();
+        let mut count = itoa::Buffer::new();
+        let count = count.format(counter).as_bytes();
+        let length = nonce.len() + 1 + count.len();
+        assert!(length <= TICKET_BYTES_MAX);
+        buffer[..nonce.len()].copy_from_slice(nonce);
+        buffer[nonce.len()] = b'.';
+        buffer[nonce.len() + 1..length].copy_from_slice(count);
+        &buffer[..length]
+    }
+
+    /// Settles a TAKE whose reply was lost: waits until Redis answers again (it may be
+    /// restarting), then reads the take key. If it holds this call's ticket, the call ran and
+    /// its payments are pushed to `out`; otherwise the call never ran (or Redis lost it along
+    /// with its effects, which are one atomic unit in the AOF), and nothing was taken.
+    ///
+    /// # Errors
+    /// [`StoreError::UnexpectedReply`] for a take key this code did not write.
+    pub async fn take_lost(
+        &self,
+        take_key: &[u8],
+        ticket: &[u8],
+        processor: Processor,
+        requested_at_ms: i64,
+        out: &mut Vec<TakenPayment>,
+    ) -> Result<(), StoreError> {
+        // Bounded per round; the loop itself ends only when Redis answers: until then the
+        // worker can take nothing anyway.
+        let mut rounds: u64 = 0;
+        let value = loop {
+            rounds += 1;
+            if rounds.is_multiple_of(10) {
+                crate::log::warn(format_args!("a take's reply was lost; still waiting for redis"));
+            }
+            if self.client.wait_connected(std::time::Duration::from_secs(1)).await.is_err() {
+                continue;
+            }
+            match self.client.request(&[b"GET", take_key]).await {
+                Ok(Reply::BulkString(value)) => break Some(value),
+                Ok(Reply::Null) => break None,
+                Ok(other) => return Err(unexpected(&other)),
+                Err(_) => continue,
+            }
+        };
+        let Some(value) = value else { return Ok(()) };
+        let Some(values) = value.strip_prefix(ticket).and_then(|rest| rest.strip_prefix(b"|"))
+        else {
+            return Ok(());
+        };
+        for bytes in values.split(|byte| *byte == b',') {
+            let (payment, accepted_at_ms) = decode_queued(bytes).ok_or_else(|| {
+                StoreError::UnexpectedReply(format!("{:?}", bytes.escape_ascii()))
+            })?;
+            out.push(TakenPayment { payment, processor, requested_at_ms, accepted_at_ms });
+        }
+        crate::log::info(format_args!(
+            "a take's reply was lost; its ticket says it took {} payments",
+            out.len()
+        ));
         Ok(())
     }
 

@@ -452,3 +452,111 @@ fn start_refuses_invalid_settings() {
         start(SimSettings { inflight_max: 0, ..SimSettings::default() }, endpoint).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// Sends one payment on a raw connection and reads until the simulator closes it or `bound`
+/// passes. Returns what arrived, and how the read ended.
+fn raw_payment(port: u16, number: u64, bound: Duration) -> (Vec<u8>, std::io::Result<()>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(bound)).unwrap();
+    let body = format!(
+        "{{\"correlationId\":\"{}\",\"amount\":1.00,\"requestedAt\":\"2025-07-15T12:34:56.000Z\"}}",
+        id(number)
+    );
+    let request = format!(
+        "POST /payments HTTP/1.1\r\nHost: p\r\nContent-Type: application/json\r\n\
+Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut received = Vec::new();
+    let ended = stream.read_to_end(&mut received).map(drop);
+    (received, ended)
+}
+
+fn fault_simulator() -> (SimClient, u16) {
+    let endpoint = Endpoint::parse("127.0.0.1:0").expect("a valid endpoint");
+    let port = start(SimSettings::default(), endpoint).expect("the simulator starts");
+    (SimClient::new(port), port)
+}
+
+#[test]
+fn fault_modes_are_switched_by_the_admin_api_only() {
+    let (client, _) = fault_simulator();
+    let changed = client.set_fault(TOKEN, "reset").unwrap();
+    assert_status(&changed, 200);
+    assert_eq!(changed.text(), "{\"config\":\"fault\",\"was\":\"none\",\"is\":\"reset\"}");
+    assert_status(&client.set_fault(TOKEN, "sometimes").unwrap(), 400);
+    assert_status(&client.set_fault("wrong", "none").unwrap(), 401);
+    let back = client.set_fault(TOKEN, "none").unwrap();
+    assert_eq!(back.text(), "{\"config\":\"fault\",\"was\":\"reset\",\"is\":\"none\"}");
+    // The contest's endpoints have no such switch, and the fault stays off.
+    for method in ["POST", "PUT"] {
+        let response = client.send(method, "/payments/fault", &[], b"{\"fault\":\"reset\"}");
+        let status = response.unwrap().status;
+        assert!(status == 404 || status == 405, "{method}: {status}");
+    }
+    let paid = client.post_payment(&id(1), "1.00", "2025-07-15T12:34:56.000Z").unwrap();
+    assert_status(&paid, 200);
+}
+
+#[test]
+fn each_fault_mode_strikes_the_answer_after_the_payment_is_recorded() {
+    let (client, port) = fault_simulator();
+    let bound = Duration::from_secs(30);
+    // reset: no answer, the connection is aborted (RST), and the payment is in the books.
+    assert_status(&client.set_fault(TOKEN, "reset").unwrap(), 200);
+    let (received, ended) = raw_payment(port, 1, bound);
+    assert!(received.is_empty(), "{}", received.escape_ascii());
+    let error = ended.expect_err("a reset is an error on read");
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset, "{error}");
+    assert_status(&client.get_payment(&id(1)).unwrap(), 200);
+    // silent: nothing arrives and the connection stays open (the read times out).
+    assert_status(&client.set_fault(TOKEN, "silent").unwrap(), 200);
+    let (received, ended) = raw_payment(port, 2, Duration::from_millis(500));
+    assert!(received.is_empty(), "{}", received.escape_ascii());
+    let error = ended.expect_err("the read must time out");
+    assert!(
+        matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+        "{error}"
+    );
+    assert_status(&client.get_payment(&id(2)).unwrap(), 200);
+    // truncated: the first half of the real answer, then a close.
+    assert_status(&client.set_fault(TOKEN, "truncated").unwrap(), 200);
+    let (received, ended) = raw_payment(port, 3, bound);
+    ended.unwrap();
+    let full = b"HTTP/1.1 200 OK\r\n";
+    assert!(received.starts_with(&full[..8]), "{}", received.escape_ascii());
+    assert!(!received.windows(4).any(|window| window == b"\r\n\r\n"), "a whole head arrived");
+    assert_status(&client.get_payment(&id(3)).unwrap(), 200);
+    // garbage: bytes that are not HTTP, then a close.
+    assert_status(&client.set_fault(TOKEN, "garbage").unwrap(), 200);
+    let (received, ended) = raw_payment(port, 4, bound);
+    ended.unwrap();
+    assert!(!received.is_empty() && !received.starts_with(b"HTTP/"));
+    assert_status(&client.get_payment(&id(4)).unwrap(), 200);
+    // bad-body: a 200 whose body is not JSON.
+    assert_status(&client.set_fault(TOKEN, "bad-body").unwrap(), 200);
+    let response = client.post_payment(&id(5), "1.00", "2025-07-15T12:34:56.000Z").unwrap();
+    assert_status(&response, 200);
+    assert!(serde_json::from_slice::<serde_json::Value>(&response.body).is_err());
+    assert_status(&client.get_payment(&id(5)).unwrap(), 200);
+    // busy: 429 with Retry-After, and nothing recorded.
+    assert_status(&client.set_fault(TOKEN, "busy").unwrap(), 200);
+    let response = client.post_payment(&id(6), "1.00", "2025-07-15T12:34:56.000Z").unwrap();
+    assert_status(&response, 429);
+    assert_eq!(response.header("retry-after"), Some("5"));
+    assert_status(&client.get_payment(&id(6)).unwrap(), 404);
+    // Back to normal: the health endpoint and lookups were never affected.
+    assert_status(&client.set_fault(TOKEN, "none").unwrap(), 200);
+    assert_status(&client.service_health().unwrap(), 200);
+    assert_eq!(client.summary(TOKEN, None, None).unwrap().total_requests, 5);
+    // The ids of the recorded payments (1 to 5), for the fault suite.
+    let ids = client.send("GET", "/admin/payment-ids", &[("X-Rinha-Token", TOKEN)], b"").unwrap();
+    assert_status(&ids, 200);
+    let mut listed: Vec<String> = ids.text().lines().map(str::to_string).collect();
+    listed.sort();
+    assert_eq!(listed, (1..=5).map(id).collect::<Vec<_>>());
+    let refused = client.send("GET", "/admin/payment-ids", &[], b"").unwrap();
+    assert_status(&refused, 401);
+}

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Translate docker-compose.yml into a native launch plan for perf/lib/stack.sh.
 
-Usage: compose_native.py COMPOSE_FILE PLAN_DIR SOCKET_DIR DEFAULT_URL FALLBACK_URL
+Usage: compose_native.py COMPOSE_FILE PLAN_DIR SOCKET_DIR DEFAULT_URL FALLBACK_URL [VOLUME_DIR]
 
 The compose file stays the one source of truth: every service's command, environment, ulimits,
-seccomp profile and CPU/memory limits are read from it. Only three things are rewritten, because
-they name places that exist inside the containers only:
+seccomp profile and CPU/memory limits are read from it. Only these are rewritten, because they
+name places that exist inside the containers only:
   - "/sockets/" (the shared socket volume)          -> SOCKET_DIR/
   - http://payment-processor-default:8080          -> DEFAULT_URL
   - http://payment-processor-fallback:8080         -> FALLBACK_URL
+  - the mount point of any other named volume      -> VOLUME_DIR/<volume> (created here; default
+    VOLUME_DIR: PLAN_DIR/../volumes), e.g. Redis's "/data" (redis-data:/data); a word is
+    rewritten when it is the mount point or lies under it
 ${VAR}, ${VAR:-default} and ${VAR-default} are interpolated from the environment, as compose does.
 
 Writes, for each service in start order (depends_on first):
@@ -60,12 +63,35 @@ def interpolate(value):
     return INTERPOLATION.sub(replace, value.replace("$$", "\0")).replace("\0", "$")
 
 
-def rewrite(value, socket_dir, urls):
+def rewrite(value, socket_dir, urls, mounts=None):
     """Interpolate, then point container-only names at their native equivalents."""
     text = interpolate(str(value)).replace(SOCKET_VOLUME_PREFIX, socket_dir.rstrip("/") + "/")
     for container_url, native_url in urls.items():
         text = text.replace(container_url, native_url)
+    for container_path, native_path in (mounts or {}).items():
+        if text == container_path or text.startswith(container_path + "/"):
+            text = native_path + text[len(container_path) :]
     return text
+
+
+def volume_mounts(service, named_volumes, volume_dir):
+    """Mount point -> native directory for the service's named volumes (the socket volume is
+    SOCKET_DIR's business); each directory is created, as Docker creates a volume."""
+    mounts = {}
+    for entry in service.get("volumes") or []:
+        if isinstance(entry, dict):
+            source, target = entry.get("source"), entry.get("target")
+        else:
+            source, _, rest = str(entry).partition(":")
+            target = rest.split(":", 1)[0]
+        if not source or not target or source not in named_volumes:
+            continue
+        if target.rstrip("/") + "/" == SOCKET_VOLUME_PREFIX:
+            continue
+        native = Path(volume_dir) / source
+        native.mkdir(parents=True, exist_ok=True)
+        mounts[target.rstrip("/")] = str(native.resolve())
+    return mounts
 
 
 def start_order(services):
@@ -134,16 +160,17 @@ def seccomp_profile(service, compose_dir):
     return ""
 
 
-def write_service(plan_dir, name, service, compose_dir, socket_dir, urls):
+def write_service(plan_dir, name, service, compose_dir, socket_dir, urls, mounts):
     directory = plan_dir / name
     directory.mkdir(parents=True, exist_ok=True)
     kind = service_kind(service)
     command = service.get("command") or []
     if isinstance(command, str):
         raise SystemExit(f"compose_native: {name}: write command as a list, not a shell string")
-    argv = [rewrite(word, socket_dir, urls) for word in command]
+    argv = [rewrite(word, socket_dir, urls, mounts) for word in command]
     environment = [
-        (key, rewrite(value, socket_dir, urls)) for key, value in environment_items(service)
+        (key, rewrite(value, socket_dir, urls, mounts))
+        for key, value in environment_items(service)
     ]
     limits = (((service.get("deploy") or {}).get("resources") or {}).get("limits")) or {}
     cpus = limits.get("cpus")
@@ -167,10 +194,11 @@ def write_service(plan_dir, name, service, compose_dir, socket_dir, urls):
 
 
 def main(argv):
-    if len(argv) != 5:
+    if len(argv) not in (5, 6):
         print(__doc__, file=sys.stderr)
         return 2
-    compose_path, plan_dir, socket_dir, default_url, fallback_url = argv
+    compose_path, plan_dir, socket_dir, default_url, fallback_url = argv[:5]
+    volume_dir = argv[5] if len(argv) == 6 else str(Path(plan_dir).parent / "volumes")
     compose_path = Path(compose_path).resolve()
     compose = yaml.safe_load(compose_path.read_text())
     services = compose.get("services") or {}
@@ -180,8 +208,10 @@ def main(argv):
     plan = Path(plan_dir)
     plan.mkdir(parents=True, exist_ok=True)
     order = start_order(services)
+    named_volumes = set((compose.get("volumes") or {}).keys())
     for name in order:
-        write_service(plan, name, services[name], compose_path.parent, socket_dir, urls)
+        mounts = volume_mounts(services[name], named_volumes, volume_dir)
+        write_service(plan, name, services[name], compose_path.parent, socket_dir, urls, mounts)
     (plan / "services").write_text("".join(f"{name}\n" for name in order))
     return 0
 

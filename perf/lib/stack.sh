@@ -17,8 +17,18 @@
 #   stack_cpu_usage_ns             sum of the services' cpuacct.usage (simulators, k6 excluded)
 #   stack_cgroup_add_unlimited S   a cgroup without limits (accounting and cleanup only)
 #   stack_cgroup_procs_files S     its cgroup.procs files, colon-separated (to enter it)
-#   stack_pid SERVICE              pid of a started service (for perf record)
+#   stack_pid SERVICE              pid of a started service (for perf record); for a supervised
+#                                  service, its current process (it changes at each restart)
+#   stack_kill SERVICE SIGNAL      send SIGNAL to every process of SERVICE's cgroup (what
+#                                  `docker kill -s SIGNAL` does to a container)
+#   stack_restarts SERVICE         how many times the supervisor restarted SERVICE
 #   stack_stop                     kill every process group, then every cgroup member; rmdir cgroups
+#
+# Supervision: every service of docker-compose.yml (not the simulators) runs under a small bash
+# supervisor, the native twin of the compose `restart:` policy. When the service exits for any
+# reason other than stack_stop, the supervisor logs it and starts it again with the same command,
+# environment, ulimits and cgroup, after 100 ms doubling to 2 s (reset once it ran 10 s), as
+# Docker's restart policy does. Restarts are logged on stderr and in RUN_DIR/logs/restarts.log.
 # Globals it reads: DEFAULT_FEE / FALLBACK_FEE (exported: compose interpolation uses them) and
 # RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release),
 # RINHA_DEFAULT_PORT / RINHA_FALLBACK_PORT (optional: simulator ports, default 8001 / 8002).
@@ -38,9 +48,15 @@ STACK_SIM_TOKEN=123
 STACK_START_STEPS=100
 STACK_STOP_STEPS=50
 
+# Supervisor: first restart delay, its ceiling, and how long a run must last to reset it (ms).
+STACK_RESTART_DELAY_MS=100
+STACK_RESTART_DELAY_MS_MAX=2000
+STACK_RESTART_RESET_S=10
+
 STACK_NAMES=()
 STACK_PIDS=()
 STACK_SERVICES=()
+STACK_SUPERVISED=()
 
 stack_log() {
   printf '[stack %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
@@ -233,8 +249,100 @@ stack_launch() {
   STACK_PIDS+=("$!")
 }
 
+# The supervisor of stack_launch_supervised, run by `bash -c` in its own session. Arguments:
+# service procs-files memlock nofile pidfile log restarts-log command...
+# shellcheck disable=SC2016 # expanded by the inner bash
+STACK_SUPERVISOR='
+  service=$1 procs=$2 memlock=$3 nofile=$4 pidfile=$5 log=$6 restarts=$7
+  delay_ms=$8 delay_ms_max=$9 reset_s=${10}
+  shift 10
+  child= stopping=0 count=0 current_ms=$delay_ms
+  # stack_stop signals the whole process group: stop restarting, pass it on, wait for the child.
+  trap '"'"'stopping=1; [[ -n $child ]] && kill -TERM "$child" 2>/dev/null'"'"' TERM INT
+  say() {
+    local line
+    line="[stack $(date -u +%H:%M:%S)] $*"
+    printf "%s\n" "$line" >&2
+    printf "%s\n" "$line" >>"$restarts"
+  }
+  while :; do
+    started=$SECONDS
+    (
+      IFS=: read -r -a files <<<"$procs"
+      for file in "${files[@]}"; do echo "$BASHPID" >"$file"; done
+      if [[ -n $memlock ]] && ! ulimit -l "$memlock" 2>/dev/null; then
+        ulimit -l "$(ulimit -H -l)"
+        echo "stack-launch: ulimit -l $memlock refused, using the hard limit $(ulimit -l) KiB" >&2
+      fi
+      if [[ -n $nofile ]] && ! ulimit -n "$nofile" 2>/dev/null; then
+        ulimit -n "$(ulimit -H -n)"
+        echo "stack-launch: ulimit -n $nofile refused, using the hard limit $(ulimit -n)" >&2
+      fi
+      trap - TERM INT
+      exec "$@"
+    ) </dev/null >>"$log" 2>&1 &
+    child=$!
+    echo "$child" >"$pidfile.new" && mv -f "$pidfile.new" "$pidfile"
+    # wait returns early when a trapped signal arrives: wait again until the child is gone.
+    while :; do
+      wait "$child" 2>/dev/null
+      status=$?
+      kill -0 "$child" 2>/dev/null || break
+    done
+    ((stopping == 0)) || exit 0
+    ((SECONDS - started < reset_s)) || current_ms=$delay_ms
+    count=$((count + 1))
+    say "$service (pid $child) exited with status $status; restarting it (restart $count) in" \
+      "$current_ms ms with the same command, environment, ulimits and cgroup"
+    sleep "$(printf "%d.%03d" $((current_ms / 1000)) $((current_ms % 1000)))"
+    ((stopping == 0)) || exit 0
+    current_ms=$((current_ms * 2 > delay_ms_max ? delay_ms_max : current_ms * 2))
+    echo "$count" >"$pidfile.restarts"
+  done
+'
+
+# Start a compose service under the supervisor (see the header). Usage as stack_launch.
+stack_launch_supervised() {
+  local service=$1 log=$2 memlock=$3 nofile=$4
+  shift 4
+  local procs pidfile=$STACK_RUN_DIR/pids/$service step
+  procs=$(stack_cgroup_procs_files "$service")
+  mkdir -p "$STACK_RUN_DIR/pids"
+  rm -f "$pidfile" "$pidfile.restarts"
+  : >"$log"
+  setsid bash -c "$STACK_SUPERVISOR" stack-supervise "$service" "$procs" "$memlock" "$nofile" \
+    "$pidfile" "$log" "$STACK_RUN_DIR/logs/restarts.log" "$STACK_RESTART_DELAY_MS" \
+    "$STACK_RESTART_DELAY_MS_MAX" "$STACK_RESTART_RESET_S" "$@" </dev/null &
+  STACK_NAMES+=("$service")
+  STACK_PIDS+=("$!")
+  STACK_SUPERVISED+=("$service")
+  for ((step = 0; step < STACK_START_STEPS; step++)); do
+    [[ -s $pidfile ]] && return 0
+    sleep 0.05
+  done
+  stack_die "$service: its supervisor never started it"
+}
+
+stack_restarts() { # service
+  local file=$STACK_RUN_DIR/pids/$1.restarts
+  if [[ -s $file ]]; then cat "$file"; else echo 0; fi
+}
+
+stack_kill() { # service signal: every process of the service's cgroup, as docker kill does
+  local pid
+  while read -r pid; do
+    kill -s "$2" "$pid" 2>/dev/null || true
+  done <"$(stack_cgroup_dir cpuacct "$1")/cgroup.procs"
+}
+
 stack_pid() {
-  local index
+  local index supervised
+  for supervised in "${STACK_SUPERVISED[@]}"; do
+    if [[ $supervised == "$1" ]]; then
+      cat "$STACK_RUN_DIR/pids/$1" 2>/dev/null
+      return
+    fi
+  done
   for index in "${!STACK_NAMES[@]}"; do
     if [[ ${STACK_NAMES[$index]} == "$1" ]]; then
       printf '%s\n' "${STACK_PIDS[$index]}"
@@ -349,8 +457,8 @@ stack_start_services() {
     stack_cgroup_create "$service" "$(<"$plan/cpu_quota_us")" "$(<"$plan/memory_bytes")"
     STACK_SERVICES+=("$service")
     stack_service_command "$service" "$kind"
-    stack_launch "$service" "$STACK_RUN_DIR/logs/$service.log" "$(<"$plan/memlock")" \
-      "$(<"$plan/nofile")" "${STACK_COMMAND[@]}"
+    stack_launch_supervised "$service" "$STACK_RUN_DIR/logs/$service.log" \
+      "$(<"$plan/memlock")" "$(<"$plan/nofile")" "${STACK_COMMAND[@]}"
     listen=$(<"$plan/unix_listen")
     case $kind in
       redis) stack_wait_for "$service" "PONG on $listen" redis-cli -s "$listen" ping ;;
@@ -489,6 +597,7 @@ stack_stop() {
   STACK_NAMES=()
   STACK_PIDS=()
   STACK_SERVICES=()
+  STACK_SUPERVISED=()
   if [[ -n ${STACK_SOCKET_DIR:-} && -d $STACK_SOCKET_DIR ]]; then
     rm -rf "$STACK_SOCKET_DIR"
   fi

@@ -9,13 +9,17 @@
 //! | `SIM_QUEUE_MAX` | `500` | requests waiting for the limiter |
 //! | `SIM_HEALTH_WINDOW_MS` | `5000` | service-health rate-limit window |
 //! | `SIM_HEALTH_QUEUE_MAX` | `2` | service-health calls queued for later windows |
+//! | `SIM_FAULT` | `none` | fault injected into `POST /payments` answers: `none`, `reset`, `silent`, `truncated`, `garbage`, `bad-body`, `busy` (see `behaviour::Fault`) |
 //!
 //! An unset variable takes its default; a set but invalid one is an error naming the variable,
 //! so a typo in a compose file stops the simulator at start-up instead of changing its behaviour.
 
 use crate::{
     http::stream::Endpoint,
-    processor_sim::{behaviour::Fee, SimSettings},
+    processor_sim::{
+        behaviour::{Fault, Fee},
+        SimSettings,
+    },
 };
 
 /// Everything `rinha-processor-sim` needs to start.
@@ -55,6 +59,8 @@ impl SimConfig {
             queue_max: number(&lookup, "SIM_QUEUE_MAX", defaults.queue_max)?,
             health_window_ms: number(&lookup, "SIM_HEALTH_WINDOW_MS", defaults.health_window_ms)?,
             health_queue_max: number(&lookup, "SIM_HEALTH_QUEUE_MAX", defaults.health_queue_max)?,
+            fault: Fault::parse(&text("SIM_FAULT", defaults.fault.name()))
+                .map_err(|message| format!("SIM_FAULT: {message}"))?,
         };
         settings.validate().map_err(|message| format!("{}: {message}", variable_of(&message)))?;
         Ok(Self { listen, settings })
@@ -129,8 +135,10 @@ mod tests {
             ("SIM_QUEUE_MAX", "0"),
             ("SIM_HEALTH_WINDOW_MS", "300"),
             ("SIM_HEALTH_QUEUE_MAX", "1"),
+            ("SIM_FAULT", "silent"),
         ])
         .unwrap();
+        assert_eq!(config.settings.fault, Fault::Silent);
         assert_eq!(config.listen, Endpoint::Unix("/tmp/sim.sock".into()));
         assert_eq!(config.settings.fee.text(), "0.15");
         assert_eq!(config.settings.token, "secret");
@@ -153,6 +161,7 @@ mod tests {
             ("SIM_QUEUE_MAX", "1000000"),
             ("SIM_HEALTH_WINDOW_MS", "0"),
             ("SIM_HEALTH_QUEUE_MAX", "100000"),
+            ("SIM_FAULT", "sometimes"),
         ];
         for (name, value) in cases {
             let message = config(&[(name, value)]).unwrap_err();

@@ -37,19 +37,35 @@ pub const CONNECTIONS_MAX: usize = 8192;
 
 const _: () = assert!(READ_BUFFER_BYTES >= 2 * BODY_BYTES_MAX);
 
+/// What the connection does once the responses so far are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Keep serving (unless the request asked to close).
+    KeepOpen,
+    /// Close after the write.
+    Close,
+    /// Fault injection (the processor simulator): abort the connection after the write, so the
+    /// peer gets a TCP reset instead of an orderly close.
+    Reset,
+    /// Fault injection: write, then never answer again; the connection stays open until the peer
+    /// closes it.
+    Hang,
+}
+
 /// The application side of the server: one implementation per service, shared by the
 /// connections of one thread.
 pub trait Handler: 'static {
-    /// Handles one complete request and appends one complete response to `out`.
+    /// Handles one complete request and appends one complete response (or, for a fault, what
+    /// the fault sends) to `out`.
     ///
     /// # Returns
-    /// `false` to close the connection after this response.
+    /// What the connection does after this response.
     fn handle(
         &self,
         request: &Request<'_>,
         body: &[u8],
         out: &mut Vec<u8>,
-    ) -> impl Future<Output = bool>;
+    ) -> impl Future<Output = Next>;
 }
 
 /// Accepts connections forever, serving each on its own task of this thread.
@@ -107,15 +123,18 @@ pub async fn serve_connection<H: Handler>(mut stream: Stream, handler: &H) -> io
             }
             return Err(io::Error::new(io::ErrorKind::ConnectionReset, "closed mid-request"));
         }
-        let (consumed, close) = handle_buffered(&read_buffer, handler, &mut write_buffer).await;
+        let (consumed, next) = handle_buffered(&read_buffer, handler, &mut write_buffer).await;
         if !write_buffer.is_empty() {
             let (result, buffer) = stream.write_all(write_buffer).await;
             write_buffer = buffer;
             result?;
             write_buffer.clear();
         }
-        if close {
-            return Ok(());
+        match next {
+            Next::KeepOpen => {}
+            Next::Close => return Ok(()),
+            Next::Reset => return stream.abort(),
+            Next::Hang => return hang(stream, read_buffer).await,
         }
         read_buffer.copy_within(consumed.., 0);
         read_buffer.truncate(read_buffer.len() - consumed);
@@ -127,15 +146,28 @@ pub async fn serve_connection<H: Handler>(mut stream: Stream, handler: &H) -> io
     }
 }
 
+/// Reads and discards until the peer closes: a connection that never answers again.
+async fn hang(mut stream: Stream, mut buffer: Vec<u8>) -> io::Result<()> {
+    // Bounded by the peer: every pass waits for bytes, and end of stream ends it.
+    loop {
+        buffer.clear();
+        let (result, returned) = stream.read(buffer).await;
+        buffer = returned;
+        if result? == 0 {
+            return Ok(());
+        }
+    }
+}
+
 /// Handles every complete request at the front of `buffer`.
 ///
 /// # Returns
-/// The bytes consumed and whether the connection must close after the write.
+/// The bytes consumed and what the connection does after the write.
 async fn handle_buffered<H: Handler>(
     buffer: &[u8],
     handler: &H,
     out: &mut Vec<u8>,
-) -> (usize, bool) {
+) -> (usize, Next) {
     let mut consumed = 0;
     // Bounded: each pass consumes at least one byte (a request head is never empty).
     while consumed < buffer.len() {
@@ -143,18 +175,21 @@ async fn handle_buffered<H: Handler>(
             Ok(Some(request)) => {
                 assert!(request.len > 0);
                 let body = &buffer[consumed + request.body_start..consumed + request.len];
-                let keep_open = handler.handle(&request, body, out).await;
+                let next = handler.handle(&request, body, out).await;
                 consumed += request.len;
-                if !keep_open || !request.keep_alive {
-                    return (consumed, true);
+                if next != Next::KeepOpen {
+                    return (consumed, next);
+                }
+                if !request.keep_alive {
+                    return (consumed, Next::Close);
                 }
             }
             Ok(None) => break,
             Err(error) => {
                 out.extend_from_slice(response::parse_error_response(error));
-                return (consumed, true);
+                return (consumed, Next::Close);
             }
         }
     }
-    (consumed, false)
+    (consumed, Next::KeepOpen)
 }

@@ -154,6 +154,25 @@ pub enum Stream {
     Unix(UnixStream),
 }
 
+impl Stream {
+    /// Closes the connection abortively: on TCP, `SO_LINGER` 0 makes the close send a reset
+    /// (RST) instead of a FIN; a Unix socket just closes. For fault injection in the processor
+    /// simulator.
+    ///
+    /// # Errors
+    /// The `setsockopt` error.
+    pub fn abort(self) -> io::Result<()> {
+        if let Self::Tcp(stream) = &self {
+            use std::os::fd::{AsRawFd, BorrowedFd};
+            // SAFETY: the descriptor belongs to `stream`, which outlives this borrow.
+            let descriptor = unsafe { BorrowedFd::borrow_raw(stream.as_raw_fd()) };
+            socket2::SockRef::from(&descriptor).set_linger(Some(std::time::Duration::ZERO))?;
+        }
+        drop(self);
+        Ok(())
+    }
+}
+
 // SAFETY: both variants are sockets whose read and write sides are independent operations on one
 // file descriptor, which is what `Split` asks for (monoio marks `TcpStream` and `UnixStream` so).
 unsafe impl Split for Stream {}

@@ -29,6 +29,12 @@ pub enum Route<'a> {
     SetDelay,
     /// `PUT /admin/configurations/failure`.
     SetFailure,
+    /// `PUT /admin/configurations/fault`: this simulator's own fault injection (not a route of
+    /// the official processor).
+    SetFault,
+    /// `GET /admin/payment-ids`: every recorded id, one per line (this simulator's own, for the
+    /// fault suite's "paid twice" count).
+    PaymentIds,
     /// `POST /admin/purge-payments`.
     Purge,
     /// A known path with the wrong method: `405`.
@@ -63,6 +69,8 @@ pub fn route(method: RouteMethod, path: &[u8]) -> Route<'_> {
         b"/admin/configurations/token" => (RouteMethod::Put, Route::SetToken),
         b"/admin/configurations/delay" => (RouteMethod::Put, Route::SetDelay),
         b"/admin/configurations/failure" => (RouteMethod::Put, Route::SetFailure),
+        b"/admin/configurations/fault" => (RouteMethod::Put, Route::SetFault),
+        b"/admin/payment-ids" => (RouteMethod::Get, Route::PaymentIds),
         b"/admin/purge-payments" => (RouteMethod::Post, Route::Purge),
         _ => match path.strip_prefix(b"/payments/") {
             // One segment only: `/payments/a/b` is no route of the processor.
@@ -76,6 +84,70 @@ pub fn route(method: RouteMethod, path: &[u8]) -> Route<'_> {
         matched
     } else {
         Route::MethodNotAllowed
+    }
+}
+
+/// A fault the simulator injects into its answers to `POST /payments`, switched through
+/// `PUT /admin/configurations/fault` or `SIM_FAULT`, never through the contest's endpoints.
+///
+/// Every fault but [`Fault::Busy`] strikes *after* the payment went through the processor's
+/// normal steps (limiter, delay, failure mode, insert): a payment the processor recorded gets no
+/// usable answer, which is the case that could make a client pay it twice. Lookups
+/// (`GET /payments/{id}`) and the health endpoint answer normally, as the client's way to learn
+/// the truth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Normal answers.
+    None,
+    /// Abort the connection (TCP reset) instead of answering.
+    Reset,
+    /// Never answer; keep the connection open until the client closes it.
+    Silent,
+    /// Send the first half of the real answer, then close.
+    Truncated,
+    /// Send bytes that are not HTTP, then close.
+    Garbage,
+    /// Answer a recorded payment with `200` and a body that is not JSON.
+    BadBody,
+    /// Answer `429` with `Retry-After: 5` at once, recording nothing: a burst of back-pressure
+    /// for as long as it is on.
+    Busy,
+}
+
+impl Fault {
+    /// Every fault, in the order of [`Fault::name`]'s table.
+    pub const ALL: [Fault; 7] = [
+        Fault::None,
+        Fault::Reset,
+        Fault::Silent,
+        Fault::Truncated,
+        Fault::Garbage,
+        Fault::BadBody,
+        Fault::Busy,
+    ];
+
+    /// The name used by the admin endpoint and `SIM_FAULT`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Reset => "reset",
+            Self::Silent => "silent",
+            Self::Truncated => "truncated",
+            Self::Garbage => "garbage",
+            Self::BadBody => "bad-body",
+            Self::Busy => "busy",
+        }
+    }
+
+    /// The fault named `name`.
+    ///
+    /// # Errors
+    /// A message listing the names, for any other text.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|fault| fault.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|fault| fault.name()).collect();
+            format!("fault must be one of {}, got {name:?}", names.join(", "))
+        })
     }
 }
 
@@ -270,6 +342,9 @@ mod tests {
             (Put, b"/admin/configurations/token", SetToken),
             (Put, b"/admin/configurations/delay", SetDelay),
             (Put, b"/admin/configurations/failure", SetFailure),
+            (Put, b"/admin/configurations/fault", SetFault),
+            (Post, b"/admin/configurations/fault", MethodNotAllowed),
+            (Get, b"/admin/payment-ids", PaymentIds),
             (Get, b"/admin/configurations/failure", MethodNotAllowed),
             (Post, b"/admin/purge-payments", Purge),
             (Other, b"/admin/purge-payments", MethodNotAllowed),
@@ -279,6 +354,16 @@ mod tests {
         ];
         for (method, path, expected) in cases {
             assert_eq!(route(*method, path), *expected, "{method:?} {}", path.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn faults_round_trip_by_name_and_refuse_others() {
+        for fault in Fault::ALL {
+            assert_eq!(Fault::parse(fault.name()), Ok(fault));
+        }
+        for name in ["", "Reset", "bad_body", "429", " none"] {
+            assert!(Fault::parse(name).is_err(), "{name:?}");
         }
     }
 

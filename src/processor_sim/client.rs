@@ -219,6 +219,16 @@ impl SimClient {
         self.send("PUT", "/admin/configurations/failure", &headers, body.as_bytes())
     }
 
+    /// `PUT /admin/configurations/fault` (see `behaviour::Fault` for the names).
+    ///
+    /// # Errors
+    /// As [`SimClient::send`].
+    pub fn set_fault(&self, token: &str, fault: &str) -> io::Result<SimResponse> {
+        let body = format!("{{\"fault\":\"{fault}\"}}");
+        let headers = [("X-Rinha-Token", token)];
+        self.send("PUT", "/admin/configurations/fault", &headers, body.as_bytes())
+    }
+
     /// `PUT /admin/configurations/token`.
     ///
     /// # Errors

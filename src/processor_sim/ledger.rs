@@ -89,6 +89,11 @@ impl Ledger {
         self.payments.get(id).copied()
     }
 
+    /// The ids of every payment recorded, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = &CorrelationId> {
+        self.payments.keys()
+    }
+
     /// Number of payments recorded.
     pub fn len(&self) -> usize {
         self.payments.len()

@@ -39,7 +39,7 @@ use std::{
 use serde::Deserialize;
 
 use self::{
-    behaviour::{percent_decode, route, Admission, Fee, HealthLimiter, Route, RouteMethod},
+    behaviour::{percent_decode, route, Admission, Fault, Fee, HealthLimiter, Route, RouteMethod},
     ledger::{InsertError, Ledger, StoredPayment},
     limiter::ConcurrencyLimiter,
 };
@@ -50,7 +50,7 @@ use crate::{
             write_json, write_json_with, write_text, Status, METHOD_NOT_ALLOWED, NOT_FOUND,
             NO_CONTENT,
         },
-        server::Handler,
+        server::{Handler, Next},
         stream::{Endpoint, Listener},
     },
     payment::{
@@ -99,6 +99,8 @@ pub struct SimSettings {
     pub health_window_ms: u64,
     /// Service-health calls queued for later windows; beyond it, `429`.
     pub health_queue_max: usize,
+    /// The fault injected at start-up ([`Fault::None`]: normal answers).
+    pub fault: Fault,
 }
 
 impl Default for SimSettings {
@@ -111,6 +113,7 @@ impl Default for SimSettings {
             queue_max: 500,
             health_window_ms: 5000,
             health_queue_max: 2,
+            fault: Fault::None,
         }
     }
 }
@@ -236,6 +239,19 @@ struct FailureBody {
     failure: bool,
 }
 
+#[derive(Deserialize)]
+struct FaultBody<'a> {
+    #[serde(borrow)]
+    fault: &'a str,
+}
+
+/// What [`Fault::Garbage`] sends: not an HTTP status line.
+const GARBAGE: &[u8] = b"\x00\xffSPAM 200 not-http\r\n\x1b[0m\r\n\r\n";
+
+/// What [`Fault::BadBody`] sends: a `200` whose body is not JSON (correctly framed).
+const BAD_BODY: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"message\":pa";
+
 /// One payment as `POST /payments` delivers it, validated.
 struct NewPayment {
     /// The lower-cased correlation id, the ledger's key.
@@ -255,6 +271,8 @@ pub struct Simulator {
     delay_ms: Cell<u64>,
     /// Failure mode: `POST /payments` answers `500` and stores nothing.
     failing: Cell<bool>,
+    /// The fault injected into answers to `POST /payments`.
+    fault: Cell<Fault>,
     /// The recorded payments.
     ledger: RefCell<Ledger>,
     /// The concurrency limiter of `POST /payments` and `GET /payments/{id}`.
@@ -279,6 +297,7 @@ impl Simulator {
             token: RefCell::new(settings.token),
             delay_ms: Cell::new(0),
             failing: Cell::new(false),
+            fault: Cell::new(settings.fault),
             ledger: RefCell::new(Ledger::new()),
             limiter: ConcurrencyLimiter::new(settings.inflight_max, settings.queue_max),
             health: RefCell::new(HealthLimiter::new(
@@ -292,7 +311,48 @@ impl Simulator {
         }
     }
 
-    async fn create_payment(&self, body: &[u8], out: &mut Vec<u8>) {
+    /// `POST /payments`, then the configured fault applied to its answer.
+    async fn create_payment(&self, body: &[u8], out: &mut Vec<u8>) -> Next {
+        if self.fault.get() == Fault::Busy {
+            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            return Next::KeepOpen;
+        }
+        let start = out.len();
+        self.process_payment(body, out).await;
+        // Read after processing: a fault switched on meanwhile applies to this answer.
+        let fault = self.fault.get();
+        match fault {
+            Fault::None | Fault::Busy => Next::KeepOpen,
+            Fault::Reset | Fault::Silent => {
+                out.truncate(start);
+                if fault == Fault::Reset {
+                    Next::Reset
+                } else {
+                    Next::Hang
+                }
+            }
+            Fault::Truncated => {
+                let half = start + (out.len() - start) / 2;
+                out.truncate(half);
+                Next::Close
+            }
+            Fault::Garbage => {
+                out.truncate(start);
+                out.extend_from_slice(GARBAGE);
+                Next::Close
+            }
+            Fault::BadBody => {
+                if out[start..].starts_with(b"HTTP/1.1 200") {
+                    out.truncate(start);
+                    out.extend_from_slice(BAD_BODY);
+                }
+                Next::KeepOpen
+            }
+        }
+    }
+
+    /// The processor's own steps for `POST /payments` (module docs).
+    async fn process_payment(&self, body: &[u8], out: &mut Vec<u8>) {
         let Some(payment) = self.decode_payment(body) else {
             write_text(out, Status::BadRequest, b"malformed payment\n");
             return;
@@ -464,6 +524,46 @@ impl Simulator {
         });
     }
 
+    fn set_fault(&self, body: &[u8], out: &mut Vec<u8>) {
+        let decoded = self
+            .scratch
+            .borrow_mut()
+            .decode::<FaultBody<'_>>(body)
+            .map(|parsed| Fault::parse(parsed.fault));
+        let fault = match decoded {
+            Some(Ok(fault)) => fault,
+            Some(Err(message)) => {
+                write_text(out, Status::BadRequest, message.as_bytes());
+                return;
+            }
+            None => {
+                write_text(out, Status::BadRequest, b"expected {\"fault\": \"none|reset|...\"}\n");
+                return;
+            }
+        };
+        let was = self.fault.replace(fault);
+        crate::log::info(format_args!("admin: fault {} -> {}", was.name(), fault.name()));
+        write_json_with(out, Status::Ok, |out| {
+            out.extend_from_slice(b"{\"config\":\"fault\",\"was\":\"");
+            out.extend_from_slice(was.name().as_bytes());
+            out.extend_from_slice(b"\",\"is\":\"");
+            out.extend_from_slice(fault.name().as_bytes());
+            out.extend_from_slice(b"\"}");
+        });
+    }
+
+    /// Every recorded id, one per line. Allocates the whole list: an admin call of the test bed,
+    /// made once per fault case, never on the payment path.
+    fn payment_ids(&self, out: &mut Vec<u8>) {
+        let ledger = self.ledger.borrow();
+        let mut body = Vec::with_capacity(ledger.len() * (CORRELATION_ID_BYTES + 1));
+        for id in ledger.ids() {
+            body.extend_from_slice(id.as_bytes());
+            body.push(b'\n');
+        }
+        write_text(out, Status::Ok, &body);
+    }
+
     fn purge(&self, out: &mut Vec<u8>) {
         let mut ledger = self.ledger.borrow_mut();
         let purged = ledger.len();
@@ -478,7 +578,7 @@ impl Simulator {
 }
 
 impl Handler for Simulator {
-    async fn handle(&self, request: &Request<'_>, body: &[u8], out: &mut Vec<u8>) -> bool {
+    async fn handle(&self, request: &Request<'_>, body: &[u8], out: &mut Vec<u8>) -> Next {
         let method = match request.method {
             Method::Get => RouteMethod::Get,
             Method::Post => RouteMethod::Post,
@@ -492,25 +592,29 @@ impl Handler for Simulator {
                 | Route::SetToken
                 | Route::SetDelay
                 | Route::SetFailure
+                | Route::SetFault
+                | Route::PaymentIds
                 | Route::Purge
         );
         if admin && !self.authorized(request.token) {
             write_text(out, Status::Unauthorized, b"invalid X-Rinha-Token\n");
-            return true;
+            return Next::KeepOpen;
         }
         match route {
-            Route::CreatePayment => self.create_payment(body, out).await,
+            Route::CreatePayment => return self.create_payment(body, out).await,
             Route::ServiceHealth => self.service_health(out).await,
             Route::GetPayment(id) => self.get_payment(id, out).await,
             Route::AdminSummary => self.admin_summary(request.query, out),
             Route::SetToken => self.set_token(body, out),
             Route::SetDelay => self.set_delay(body, out),
             Route::SetFailure => self.set_failure(body, out),
+            Route::SetFault => self.set_fault(body, out),
+            Route::PaymentIds => self.payment_ids(out),
             Route::Purge => self.purge(out),
             Route::MethodNotAllowed => out.extend_from_slice(METHOD_NOT_ALLOWED),
             Route::NotFound => out.extend_from_slice(NOT_FOUND),
         }
-        true
+        Next::KeepOpen
     }
 }
 

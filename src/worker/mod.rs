@@ -31,7 +31,7 @@ use crate::{
     http::{client::Origin, stream::Endpoint, tls::TlsConfig},
     payment::unix_ms,
     redis::Client,
-    store::{Store, TakenPayment, SCRIPTS},
+    store::{Store, StoreError, TakenPayment, SCRIPTS},
 };
 use processor::{LookupOutcome, PayOutcome, ProcessorClient};
 use recorder::Recorder;
@@ -252,12 +252,23 @@ async fn dispatch(
             .await;
         match taken {
             Ok(()) => error_backoff_ms = 1,
+            Err(StoreError::Redis(error)) => {
+                // Nothing was taken (a lost reply is settled inside `take`): take again as soon
+                // as Redis is back.
+                crate::log::warn(format_args!("take failed: {error}; waiting for redis"));
+                let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
+                let _ = context.store.client().wait_connected(bound).await;
+                continue;
+            }
             Err(error) => {
                 crate::log::warn(format_args!("take failed: {error}"));
                 monoio::time::sleep(Duration::from_millis(error_backoff_ms)).await;
                 error_backoff_ms = (error_backoff_ms * 2).min(RETRY_BACKOFF_MS_MAX);
                 continue;
             }
+        }
+        if now_ms() - now > STAMP_STALE_MS && !batch.is_empty() {
+            restamp(context, &mut batch).await;
         }
         let taken_count = batch.len();
         tokens -= taken_count as f64;
@@ -267,6 +278,40 @@ async fn dispatch(
         }
         if taken_count < count {
             monoio::time::sleep(Duration::from_millis(IDLE_POLL_MS)).await;
+        }
+    }
+}
+
+/// How old a TAKE's `requestedAt` may be when its reply arrives before the payments it took are
+/// stamped again (ms). TAKE stamps the time the worker *sent* it; a Redis that was stopped or
+/// restarting runs it, and answers, seconds later. Sent with that stamp, a payment would enter
+/// the processor's books with a `requestedAt` already inside the audited window, ahead of our
+/// ledger (§4 of DESIGN.md).
+const STAMP_STALE_MS: i64 = 250;
+
+/// Gives every payment of `batch` a fresh `requestedAt`, in the processing hash first: no
+/// attempt has been sent yet, and the stamp must be in Redis before one is (recovery retries
+/// with the stamp it finds there).
+async fn restamp(context: &Context, batch: &mut [TakenPayment]) {
+    let fresh_ms = now_ms();
+    crate::log::info(format_args!(
+        "a take answered {} ms late; stamping its {} payments again",
+        fresh_ms - batch[0].requested_at_ms,
+        batch.len()
+    ));
+    for taken in batch.iter_mut() {
+        taken.requested_at_ms = fresh_ms;
+        let mut retries = 0;
+        while let Err(error) = context.store.stamp(&context.processing_key, taken).await {
+            crate::log::warn(format_args!("stamp failed: {error}; retrying"));
+            retries += 1;
+            if let StoreError::Redis(_) = error {
+                let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
+                if context.store.client().wait_connected(bound).await.is_ok() {
+                    continue;
+                }
+            }
+            sleep_backoff(retries).await;
         }
     }
 }
@@ -294,9 +339,7 @@ async fn settle(
                 (started_ms, context.router.borrow_mut().attempt_started(processor, started_ms))
             }
         };
-        let outcome = context.processors[processor.index()]
-            .pay(&taken.payment, taken.requested_at_ms, context.timeout)
-            .await;
+        let outcome = pay_watched(context, &taken).await;
         context.router.borrow_mut().observe(processor, (started_ms, attempt), outcome, now_ms());
         if outcome.is_recorded() {
             return record(context, &taken);
@@ -329,6 +372,50 @@ async fn settle(
     }
 }
 
+/// How long an attempt may go unanswered before the worker starts asking the processor whether
+/// it has the payment anyway (ms), and how often it asks after that. A processor that recorded a
+/// payment and never answered (a hung or reset connection, a client timeout) would otherwise have
+/// it in its books for up to `PROCESSOR_TIMEOUT_MS` before our ledger: the audit allows 1.5 s.
+/// Each ask is one `GET /payments/{id}`, which the processor never delays; a processor that is
+/// merely slow gets at most one per interval per payment, and only past this age.
+const EARLY_LOOKUP_MS: u64 = 500;
+const EARLY_LOOKUP_INTERVAL_MS: u64 = 250;
+
+/// The timeout of one early lookup: short, so a processor that answers nothing at all does not
+/// hold the watcher (the attempt itself keeps its own timeout).
+const EARLY_LOOKUP_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// Sends one attempt and, while it is out past [`EARLY_LOOKUP_MS`], asks the processor whether it
+/// has the payment. A `200` to the lookup settles the attempt as [`PayOutcome::AlreadyRecorded`]
+/// (the processor has it, under the `requestedAt` we sent) and drops the unanswered attempt,
+/// closing its connection.
+async fn pay_watched(context: &Context, taken: &TakenPayment) -> PayOutcome {
+    let processor = &context.processors[taken.processor.index()];
+    let pay = processor.pay(&taken.payment, taken.requested_at_ms, context.timeout);
+    let watch = async {
+        monoio::time::sleep(Duration::from_millis(EARLY_LOOKUP_MS)).await;
+        // Bounded by the attempt's own timeout: when `pay` ends, this future is dropped.
+        loop {
+            if processor.lookup(&taken.payment, EARLY_LOOKUP_TIMEOUT).await == LookupOutcome::Found
+            {
+                return;
+            }
+            monoio::time::sleep(Duration::from_millis(EARLY_LOOKUP_INTERVAL_MS)).await;
+        }
+    };
+    monoio::select! {
+        outcome = pay => outcome,
+        () = watch => {
+            crate::log::debug(format_args!(
+                "{:?}: found at {} before its answer",
+                taken.payment.correlation_id,
+                taken.processor.name()
+            ));
+            PayOutcome::AlreadyRecorded
+        }
+    }
+}
+
 /// Puts a payment no processor has back in the queue, retrying until Redis takes it.
 async fn requeue(context: &Context, taken: &TakenPayment) {
     bump(&context.counters.requeued, 1);
@@ -336,6 +423,12 @@ async fn requeue(context: &Context, taken: &TakenPayment) {
     while let Err(error) = context.store.requeue(&context.processing_key, taken).await {
         crate::log::warn(format_args!("requeue failed: {error}; retrying"));
         retries += 1;
+        if let StoreError::Redis(_) = error {
+            let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
+            if context.store.client().wait_connected(bound).await.is_ok() {
+                continue;
+            }
+        }
         sleep_backoff(retries).await;
     }
 }

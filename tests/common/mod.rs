@@ -55,6 +55,13 @@ impl Process {
     pub fn is_running(&mut self) -> bool {
         self.child.as_mut().is_some_and(|child| child.try_wait().ok().flatten().is_none())
     }
+
+    /// Sends `signal` (a name for kill(1), such as `STOP` or `CONT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a running process").id();
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
+        assert!(status.is_ok_and(|status| status.success()), "kill -{signal} {pid}");
+    }
 }
 
 impl Drop for Process {
@@ -207,38 +214,73 @@ pub fn request(
     read_response(&mut *stream)
 }
 
-/// A redis-server on a private Unix socket (no TCP, no persistence).
+/// A redis-server on a private Unix socket (no TCP); without persistence, or with the contest's
+/// append-only file in its private directory.
 pub struct Redis {
     pub socket: PathBuf,
-    _process: Process,
-    _directory: TempDir,
+    pub process: Process,
+    persistent: bool,
+    directory: TempDir,
 }
 
 impl Redis {
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// With `appendonly yes`, `appendfsync no` and its data in a private directory that survives
+    /// [`Redis::kill`], so [`Redis::restart`] reloads it.
+    pub fn start_persistent() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> Self {
         let directory = TempDir::new("redis");
         let socket = directory.0.join("redis.sock");
-        let process = Process::spawn(
-            "redis",
-            "redis-server",
-            &[
-                "--port",
-                "0",
-                "--unixsocket",
-                socket.to_str().unwrap(),
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory.0.to_str().unwrap(),
-            ],
-            &[],
-        );
-        wait_until("redis socket", || socket.exists() && UnixStream::connect(&socket).is_ok());
-        Self { socket, _process: process, _directory: directory }
+        let process = Self::spawn(&socket, &directory.0, persistent);
+        let redis = Self { socket, process, persistent, directory };
+        redis.wait_ready();
+        redis
+    }
+
+    fn spawn(socket: &Path, directory: &Path, persistent: bool) -> Process {
+        let mut arguments = vec![
+            "--port",
+            "0",
+            "--unixsocket",
+            socket.to_str().unwrap(),
+            "--unixsocketperm",
+            "700",
+            "--save",
+            "",
+            "--dir",
+            directory.to_str().unwrap(),
+        ];
+        if persistent {
+            arguments.extend(["--appendonly", "yes", "--appendfsync", "no"]);
+        } else {
+            arguments.extend(["--appendonly", "no"]);
+        }
+        Process::spawn("redis", "redis-server", &arguments, &[])
+    }
+
+    /// Waits until Redis answers PONG (after a restart it answers LOADING while it reads the AOF).
+    fn wait_ready(&self) {
+        wait_until("redis ready", || {
+            UnixStream::connect(&self.socket).is_ok() && self.cli(&["PING"]) == "PONG"
+        });
+    }
+
+    /// SIGKILL: the process dies at once, with whatever it had not written.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    /// Starts Redis again on the same socket and directory, and waits until it answers.
+    pub fn restart(&mut self) {
+        self.process.kill();
+        self.process = Self::spawn(&self.socket, &self.directory.0, self.persistent);
+        self.wait_ready();
     }
 
     pub fn url(&self) -> String {
