@@ -36,7 +36,7 @@ mod tests;
 pub use hold::{hold_max_ms_for_fees, END_GRACE_MS, HOLD_HORIZON_MS};
 pub use latency::{SUSPICION_FACTOR, SUSPICION_SLACK_MS};
 pub use outcome::{Attempt, Health, HealthReport, PayOutcome};
-pub use state::{Event, Phase, ProbeKind, ProcessorState, Speed};
+pub use state::{Condition, Event, Phase, ProbeKind, ProcessorState, Speed};
 
 use crate::payment::Processor;
 

@@ -48,6 +48,354 @@ fn attempt(
     answer(router, processor, started, outcome, end_ms);
 }
 
+/// `n` failed attempts (5xx) of 3 ms each, the last answered at `end_ms`.
+fn failures(router: &mut Router, n: usize, end_ms: i64) {
+    for _ in 0..n {
+        attempt(router, D, PayOutcome::Failed, 3, end_ms);
+    }
+}
+
+/// A failing report polled at `NOW`, then a recovery probe sent at `NOW + 1000` that sat out a
+/// 2 s delay and was stored: the speed is unknown.
+fn sat_out_old_delay(router: &mut Router) {
+    report(router, D, health(true, 0, NOW));
+    attempt(router, D, PayOutcome::Accepted, 2000, NOW + 3000);
+}
+
+/// One row of the transition table of `DESIGN.md` §5: the events that lead to it, then the
+/// condition, phase and speed of the default at `at_ms`.
+struct Transition {
+    row: &'static str,
+    given: fn(&mut Router),
+    at_ms: i64,
+    condition: Condition,
+    phase: Phase,
+    speed: Speed,
+}
+
+const HEALTHY: Condition = Condition::Healthy;
+const SPEED_UNKNOWN: Condition = Condition::SpeedUnknown;
+const FAILING_STREAK: Condition =
+    Condition::Failing { report_polled_at_ms: None, speed_unknown: false };
+
+const fn failing_report(polled_at_ms: i64) -> Condition {
+    Condition::Failing { report_polled_at_ms: Some(polled_at_ms), speed_unknown: false }
+}
+
+#[test]
+fn transition_table() {
+    use Phase::{Busy, Probing, Resting, Usable};
+    use ProbeKind::{Recovery, Speed as SpeedProbe};
+    use Speed::{Fast, Slow, Suspected};
+    let rows = [
+        Transition {
+            row: "T1 healthy: a failure short of a streak changes nothing",
+            given: |router| failures(router, 2, NOW),
+            at_ms: NOW + 1,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "T2 healthy: a full failure streak rests it",
+            given: |router| failures(router, 3, NOW),
+            at_ms: NOW + 1,
+            condition: FAILING_STREAK,
+            phase: Resting { until_ms: NOW + 1000 },
+            speed: Fast,
+        },
+        Transition {
+            row: "T3 healthy: a failing report polled after the last success rests it",
+            given: |router| {
+                attempt(router, D, PayOutcome::Accepted, 5, NOW - 100);
+                report(router, D, health(true, 0, NOW));
+            },
+            at_ms: NOW + 1,
+            condition: failing_report(NOW),
+            phase: Resting { until_ms: NOW + 1000 },
+            speed: Fast,
+        },
+        Transition {
+            row: "T4 healthy: a failing report polled before the last success is old news",
+            given: |router| {
+                attempt(router, D, PayOutcome::Accepted, 5, NOW);
+                report(router, D, health(true, 0, NOW - 100));
+            },
+            at_ms: NOW + 1,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "T5 failing: the rest ends, recovery probes follow",
+            given: |router| report(router, D, health(true, 0, NOW)),
+            at_ms: NOW + 1000,
+            condition: failing_report(NOW),
+            phase: Probing(Recovery),
+            speed: Fast,
+        },
+        Transition {
+            row: "T6 failing: a failure restarts the rest",
+            given: |router| {
+                report(router, D, health(true, 0, NOW));
+                failures(router, 1, NOW + 1500);
+            },
+            at_ms: NOW + 1501,
+            condition: failing_report(NOW),
+            phase: Resting { until_ms: NOW + 2500 },
+            speed: Fast,
+        },
+        Transition {
+            row: "T7 failing: a success within the bound makes it healthy",
+            given: |router| {
+                report(router, D, health(true, 0, NOW));
+                attempt(router, D, PayOutcome::Accepted, 20, NOW + 1020);
+            },
+            at_ms: NOW + 1021,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "T8 failing: a recovery probe slower than the bound leaves the speed unknown",
+            given: sat_out_old_delay,
+            at_ms: NOW + 3001,
+            condition: SPEED_UNKNOWN,
+            phase: Probing(SpeedProbe),
+            speed: Slow,
+        },
+        Transition {
+            row: "T9 failing (report): a newer healthy report makes it healthy",
+            given: |router| {
+                report(router, D, health(true, 0, NOW));
+                report(router, D, health(false, 0, NOW + 5000));
+            },
+            at_ms: NOW + 5001,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "T10 failing (report): a health TTL later the report is no sign any more",
+            given: |router| report(router, D, health(true, 0, NOW)),
+            at_ms: NOW + 10_000,
+            condition: failing_report(NOW),
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "T11 failing (streak): a healthy report does not end a streak",
+            given: |router| {
+                failures(router, 3, NOW);
+                report(router, D, health(false, 0, NOW + 1));
+            },
+            at_ms: NOW + 2,
+            condition: FAILING_STREAK,
+            phase: Resting { until_ms: NOW + 1000 },
+            speed: Fast,
+        },
+        Transition {
+            row: "T12 failing (report): a success before the report was polled leaves it",
+            given: |router| {
+                report(router, D, health(true, 0, NOW + 10));
+                attempt(router, D, PayOutcome::Accepted, 5, NOW);
+            },
+            at_ms: NOW + 1,
+            condition: failing_report(NOW + 10),
+            phase: Resting { until_ms: NOW + 1010 },
+            speed: Fast,
+        },
+        Transition {
+            row: "T13 speed unknown: an answer within the bound makes it healthy",
+            given: |router| {
+                sat_out_old_delay(router);
+                attempt(router, D, PayOutcome::Accepted, 20, NOW + 3021);
+            },
+            at_ms: NOW + 3022,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "T14 speed unknown: a speed probe slower than the bound latches it out",
+            given: |router| {
+                sat_out_old_delay(router);
+                attempt(router, D, PayOutcome::Accepted, 2000, NOW + 5001);
+            },
+            at_ms: NOW + 5002,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Slow,
+        },
+        Transition {
+            row: "T15 speed unknown: an answer older than the newest success says nothing",
+            given: |router| {
+                report(router, D, health(true, 0, NOW));
+                let older = router.attempt_started(D, NOW + 1000);
+                let newer = router.attempt_started(D, NOW + 1001);
+                answer(router, D, newer, PayOutcome::Accepted, NOW + 3001);
+                answer(router, D, older, PayOutcome::Accepted, NOW + 3500);
+            },
+            at_ms: NOW + 3501,
+            condition: SPEED_UNKNOWN,
+            phase: Probing(SpeedProbe),
+            speed: Slow,
+        },
+        Transition {
+            row: "T16 speed unknown, then failing: rested, then probed for speed",
+            given: |router| {
+                sat_out_old_delay(router);
+                failures(router, 3, NOW + 3100);
+            },
+            at_ms: NOW + 4100,
+            condition: Condition::Failing { report_polled_at_ms: None, speed_unknown: true },
+            phase: Probing(SpeedProbe),
+            speed: Slow,
+        },
+        Transition {
+            row: "T17 any: a 429 keeps it out for the busy rest",
+            given: |router| attempt(router, D, PayOutcome::Busy, 1, NOW),
+            at_ms: NOW + 249,
+            condition: HEALTHY,
+            phase: Busy { until_ms: NOW + 250 },
+            speed: Fast,
+        },
+        Transition {
+            row: "T18 busy: the 429 wears off",
+            given: |router| attempt(router, D, PayOutcome::Busy, 1, NOW),
+            at_ms: NOW + 250,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "T19 any: a refused payload (4xx) changes nothing",
+            given: |router| attempt(router, D, PayOutcome::Refused(400), 1, NOW),
+            at_ms: NOW + 1,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "S1 no evidence: presumed fast",
+            given: |_| {},
+            at_ms: NOW,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "S2 a report at the bound: fast",
+            given: |router| report(router, D, health(false, 1250, NOW)),
+            at_ms: NOW + 1,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "S3 a report over the bound: slow (latched at its poll)",
+            given: |router| report(router, D, health(false, 1251, NOW)),
+            at_ms: NOW + 1,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Slow,
+        },
+        Transition {
+            row: "S4 an answer slower than the bound latches it out",
+            given: |router| attempt(router, D, PayOutcome::Accepted, 1300, NOW),
+            at_ms: NOW + 1,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Slow,
+        },
+        Transition {
+            row: "S5 latched: a report under the bound polled after the latch lifts it",
+            given: |router| {
+                attempt(router, D, PayOutcome::Accepted, 1300, NOW);
+                report(router, D, health(false, 0, NOW + 1));
+            },
+            at_ms: NOW + 2,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "S6 latched: a report polled before the latch does not lift it",
+            given: |router| {
+                attempt(router, D, PayOutcome::Accepted, 1300, NOW);
+                report(router, D, health(false, 0, NOW - 1));
+            },
+            at_ms: NOW + 1,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Slow,
+        },
+        Transition {
+            row: "S7 latched: no news for a health TTL forgets the latch and the estimate",
+            given: |router| attempt(router, D, PayOutcome::Accepted, 1300, NOW),
+            at_ms: NOW + 10_000,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "S8 latched: a fast answer to a newer attempt lifts the latch",
+            given: |router| {
+                attempt(router, D, PayOutcome::Accepted, 1300, NOW);
+                attempt(router, D, PayOutcome::Accepted, 20, NOW + 100);
+            },
+            at_ms: NOW + 101,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "S9 an attempt out for the suspicion age (1.25 × 100 + 100 ms): still fast",
+            given: |router| {
+                report(router, D, health(false, 100, NOW));
+                router.attempt_started(D, NOW);
+            },
+            at_ms: NOW + 225,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+        Transition {
+            row: "S10 an attempt out longer than the suspicion age: suspected",
+            given: |router| {
+                report(router, D, health(false, 100, NOW));
+                router.attempt_started(D, NOW);
+            },
+            at_ms: NOW + 226,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Suspected,
+        },
+        Transition {
+            row: "S11 an attempt started before the newest success is not suspected",
+            given: |router| {
+                report(router, D, health(false, 100, NOW));
+                router.attempt_started(D, NOW);
+                attempt(router, D, PayOutcome::Accepted, 20, NOW + 30);
+            },
+            at_ms: NOW + 1000,
+            condition: HEALTHY,
+            phase: Usable,
+            speed: Fast,
+        },
+    ];
+    for row in rows {
+        let mut router = router(FINAL_FEES);
+        (row.given)(&mut router);
+        assert_eq!(router.state(D).condition(), row.condition, "{}", row.row);
+        assert_eq!(router.phase(D, row.at_ms), row.phase, "{}", row.row);
+        assert_eq!(router.speed(D, row.at_ms), row.speed, "{}", row.row);
+        let eligible = row.phase == Phase::Usable && row.speed == Speed::Fast;
+        assert_eq!(router.is_eligible(D, row.at_ms), eligible, "{}", row.row);
+        assert_eq!(router.phase(F, row.at_ms), Phase::Usable, "{}: only D changed", row.row);
+    }
+}
+
 #[test]
 fn default_settings_keep_under_the_audit_margin_and_cap_the_hold() {
     let settings = RouterSettings::for_fees(700, 1000);
