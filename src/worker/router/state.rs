@@ -116,7 +116,8 @@ pub enum AttemptKind {
 /// What happens to a processor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A health report came in.
+    /// A health report came in. It counts from when it was polled, not from `now_ms`: a report
+    /// read from Redis may be seconds old, and an older one than the newest known is ignored.
     Reported(HealthReport),
     /// An attempt was sent.
     Started(Attempt),
