@@ -21,8 +21,8 @@ use crate::{
     payment::{unix_ms, Processor},
     redis::{Client, Reply},
     worker::{
-        processor::{Health, ProcessorClient},
-        router::{HealthReport, Router},
+        processor::ProcessorClient,
+        router::{Event, Health, HealthReport, Router},
     },
 };
 
@@ -96,7 +96,7 @@ pub async fn run(
             };
             let now_ms = unix_ms(std::time::SystemTime::now());
             if let Some(report) = published {
-                router.borrow_mut().set_health(processor, report);
+                router.borrow_mut().apply(processor, Event::Reported(report), now_ms);
             }
             let stale = published
                 .is_none_or(|report| now_ms - report.polled_at_ms >= HEALTH_POLL_INTERVAL_MS);
@@ -151,7 +151,7 @@ async fn poll(
         health.failing,
         health.min_response_time
     ));
-    router.borrow_mut().set_health(processor, report);
+    router.borrow_mut().apply(processor, Event::Reported(report), report.polled_at_ms);
     let key = health_key(processor);
     let _ = client.request(&[b"SET", &key, &encode_report(&report)]).await;
 }

@@ -33,9 +33,9 @@ use crate::{
     redis::Client,
     store::{Store, StoreError, TakenPayment, SCRIPTS},
 };
-use processor::{LookupOutcome, PayOutcome, ProcessorClient};
+use processor::{LookupOutcome, ProcessorClient};
 use recorder::Recorder;
-use router::{Plan, Router, RouterSettings};
+use router::{Attempt, Event, PayOutcome, Plan, Router, RouterSettings};
 
 /// Everything a worker thread needs, built from `config::WorkerConfig`.
 #[derive(Clone, Debug)]
@@ -193,11 +193,10 @@ fn start_settle(context: &Rc<Context>, taken: TakenPayment, pinned_since_ms: Opt
     context.inflight.set(context.inflight.get() + 1);
     // Registered now, not when the task first runs: the router must see a probe in flight before
     // the dispatcher asks it for the next plan, or it would send a second probe.
-    let started_ms = now_ms();
-    let attempt = context.router.borrow_mut().attempt_started(taken.processor, started_ms);
+    let attempt = context.router.borrow_mut().attempt_started(taken.processor, now_ms());
     let context = context.clone();
     monoio::spawn(async move {
-        settle(&context, taken, pinned_since_ms, (started_ms, attempt)).await;
+        settle(&context, taken, pinned_since_ms, attempt).await;
         context.inflight.set(context.inflight.get() - 1);
     });
 }
@@ -326,21 +325,19 @@ async fn settle(
     context: &Context,
     taken: TakenPayment,
     mut pinned_since_ms: Option<i64>,
-    first_attempt: (i64, u64),
+    first_attempt: Attempt,
 ) {
     let processor = taken.processor;
     let mut retries: u32 = 0;
     let mut registered = Some(first_attempt);
     loop {
-        let (started_ms, attempt) = match registered.take() {
+        let attempt = match registered.take() {
             Some(first) => first,
-            None => {
-                let started_ms = now_ms();
-                (started_ms, context.router.borrow_mut().attempt_started(processor, started_ms))
-            }
+            None => context.router.borrow_mut().attempt_started(processor, now_ms()),
         };
         let outcome = pay_watched(context, &taken).await;
-        context.router.borrow_mut().observe(processor, (started_ms, attempt), outcome, now_ms());
+        let answered = Event::Answered { attempt, outcome };
+        context.router.borrow_mut().apply(processor, answered, now_ms());
         if outcome.is_recorded() {
             return record(context, &taken);
         }

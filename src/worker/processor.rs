@@ -1,9 +1,8 @@
 //! Calls to one payment processor: pay, look up, health. Turns HTTP answers into the outcomes the
-//! worker reasons about.
+//! worker reasons about. The outcomes the router needs ([`PayOutcome`], [`Health`]) are plain
+//! values of `router::outcome`, so the router imports nothing of this I/O module.
 
 use std::time::Duration;
-
-use serde::Deserialize;
 
 use crate::{
     http::{
@@ -11,43 +10,12 @@ use crate::{
         tls::TlsConfig,
     },
     payment::{write_processor_payment, PaymentRequest},
+    worker::router::{Health, PayOutcome},
 };
 
 /// Idle keep-alive connections kept per processor and thread. Calls in flight beyond this open
 /// extra connections that are closed after use.
 pub const IDLE_CONNECTIONS_MAX: usize = 512;
-
-/// What a `POST /payments` attempt tells us.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PayOutcome {
-    /// `200`: recorded now, at the `requestedAt` we sent.
-    Accepted,
-    /// `422`: the processor already has this correlation id, recorded by an earlier attempt of
-    /// ours with the same `requestedAt`.
-    AlreadyRecorded,
-    /// `429`: back-pressure; nothing recorded by this attempt.
-    Busy,
-    /// `5xx`: failure mode; nothing recorded by this attempt.
-    Failed,
-    /// Another `4xx`: the processor refused the payload; nothing recorded.
-    Refused(u16),
-    /// The connection could not be made; nothing sent.
-    Unreachable,
-    /// Timeout or reset after sending: it may or may not be recorded.
-    Ambiguous,
-}
-
-impl PayOutcome {
-    /// Whether the processor has the payment (so it must be recorded under this attempt).
-    pub fn is_recorded(self) -> bool {
-        matches!(self, Self::Accepted | Self::AlreadyRecorded)
-    }
-
-    /// Whether this attempt certainly did not record the payment.
-    pub fn is_definitely_not_recorded(self) -> bool {
-        matches!(self, Self::Busy | Self::Failed | Self::Refused(_) | Self::Unreachable)
-    }
-}
 
 /// What `GET /payments/{id}` tells us.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,16 +26,6 @@ pub enum LookupOutcome {
     NotFound,
     /// Anything else: we learned nothing.
     Unknown,
-}
-
-/// The processor's self-reported health.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Health {
-    /// Failure mode is on.
-    pub failing: bool,
-    /// The configured delay, in milliseconds.
-    pub min_response_time: u64,
 }
 
 /// One processor, as seen from one worker thread.
