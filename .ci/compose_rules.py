@@ -163,7 +163,8 @@ def referenced_files(service):
 
 def check_portable(services):
     """What the contest machine and an unprivileged engine need: pullable images, no build from
-    source (the submission directory holds none), no hard limits raised, files beside the compose."""
+    source (the submission directory holds none), no hard limits raised, files beside the
+    compose."""
     errors = []
     for name, service in services.items():
         if "build" in service:

@@ -4,10 +4,11 @@
 # 250 ms consistency audit (perf/k6/faults.js), injects one fault, waits for the drain, and prints
 # accepted, recorded by the processors, lost, paid twice, paid though refused, failed POSTs, audit
 # differences among answered audits, p99 and time to recover. The table of every case goes to
-# results/faults-<UTC timestamp>/faults.md (perf/README.md, "Fault suite", explains the columns).
+# results/faults-<native|docker>-<UTC timestamp>/faults.md (perf/README.md, "Fault suite",
+# explains the columns).
 #
 # Usage: perf/faults.sh [--case NAME]... [--quick] [--list] [--strict] [--rate N] [--duration S]
-#                       [--no-install] [--no-build]
+#                       [--docker] [--no-install] [--no-build]
 #   --case NAME   run only these cases (repeatable); default: every case (--list shows them)
 #   --quick       the short CI subset (worker, Redis and processor faults, 12 s each)
 #   --strict      exit 1 unless every case has 0 lost, 0 paid twice, 0 paid though refused and
@@ -15,21 +16,27 @@
 #   --rate N      steady load in payments per second (400); the overload case uses 3x the
 #                 contest's peak (1800) whatever this says
 #   --duration S  load per case in seconds (20)
+#   --docker      the same cases against the compose stack in a Docker engine
+#                 (perf/lib/docker_stack.sh): the submission directory, `restart: always` as the
+#                 supervisor, our simulator image as the processors (so the processor fault
+#                 modes apply there too)
 #
 # It takes /tmp/rinha-stack.lock itself (the test bed is shared), unless an ancestor process is
 # already `flock /tmp/rinha-stack.lock ...`.
 #
-# Modes: every fault goes through fault_kill / fault_stop / fault_processor, which call the
-# native_* functions below. A --docker mode adds docker_kill (docker kill -s KILL, or a kill of
-# the container's main pid: `docker kill` marks a container as stopped by hand, which some
-# engines exempt from `restart: unless-stopped`), docker_stop (docker kill -s STOP / CONT) and
-# docker_processor (the official processors have no fault modes: those cases are skipped), and a
-# docker_start_stack / docker_stop_stack pair in place of the native ones.
+# Modes: every fault and every reading of the stack goes through a function per mode (native_* or
+# docker_* below): start and stop the stack, kill, stop, restarts, sockets, memory peaks. Under
+# --docker a kill signals every process of the container's cgroup from the host, as a crash or the
+# OOM killer would, and the engine's `restart: always` brings the container back. It is not a
+# literal `docker kill`: the engine records that as a stop by hand, which no restart policy undoes
+# (seen with Docker 26: the container stays down), so it tests the operator, not the stack.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
+# shellcheck source=perf/lib/docker_stack.sh
+source "$ROOT/perf/lib/docker_stack.sh"
 
 LOCK_FILE=/tmp/rinha-stack.lock
 RATE=400
@@ -96,7 +103,7 @@ parse_arguments() {
       --duration) DURATION_S=${2:?--duration needs seconds}; shift ;;
       --no-install) INSTALL=0 ;;
       --no-build) BUILD=0 ;;
-      --docker) die "--docker is not there yet: the kill cases need the Docker stack (see the header)" ;;
+      --docker) MODE=docker ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; die "unknown option $1" ;;
     esac
@@ -185,6 +192,84 @@ set_processor_fault() { # fault
 fault_kill() { "${MODE}_kill" "$@"; }
 fault_stop() { "${MODE}_stop" "$@"; }
 fault_processor() { "${MODE}_processor" "$@"; }
+service_restarts() { "${MODE}_restarts" "$@"; }
+service_memory_peak_bytes() { "${MODE}_memory_peak_bytes" "$@"; }
+socket_dir() { "${MODE}_socket_dir"; }
+start_stack() { "${MODE}_start_stack" "$@"; }
+stop_stack() { "${MODE}_stop_stack"; }
+
+native_restarts() { stack_restarts "$1"; }
+native_memory_peak_bytes() { cat "$(stack_cgroup_dir memory "$1")/memory.max_usage_in_bytes"; }
+native_socket_dir() { printf '%s\n' "$STACK_SOCKET_DIR"; }
+
+native_start_stack() { # directory
+  stack_init "$ROOT" "$1/run"
+  {
+    stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
+    stack_start_services
+    stack_wait_ready 15 0.5
+  } 2>>"$1/stack.log"
+}
+
+native_stop_stack() { stack_stop; }
+
+# Docker: every process of the container's cgroup gets the signal from the host.
+docker_signal() { # service signal
+  local id directory pid
+  id=$(docker_container_id "$DOCKER_PROJECT" "$1")
+  [[ -n $id ]] || { log "WARNING: no container for $1"; return 0; }
+  directory=$(docker_cgroup_dir "$id" cpuacct) || directory=$(docker_cgroup_dir "$id" pids)
+  while read -r pid; do
+    kill -s "$2" "$pid" 2>/dev/null || true
+  done <"$directory/cgroup.procs"
+}
+
+docker_kill() { docker_signal "$1" KILL; }
+
+docker_stop() { # service seconds
+  docker_signal "$1" STOP
+  sleep "$2"
+  docker_signal "$1" CONT
+}
+
+docker_processor() { native_processor "$@"; } # the simulator image has the same admin API
+
+docker_restarts() {
+  local id
+  id=$(docker_container_id "$DOCKER_PROJECT" "$1")
+  if [[ -n $id ]]; then docker inspect -f '{{.RestartCount}}' "$id"; else echo 0; fi
+}
+
+docker_memory_peak_bytes() {
+  local id directory
+  id=$(docker_container_id "$DOCKER_PROJECT" "$1")
+  directory=$(docker_cgroup_dir "$id" memory) || { echo 0; return; }
+  if [[ -f $directory/memory.max_usage_in_bytes ]]; then
+    cat "$directory/memory.max_usage_in_bytes"
+  else
+    cat "$directory/memory.peak" 2>/dev/null || echo 0
+  fi
+}
+
+docker_socket_dir() {
+  local socket
+  socket=$(docker_stack_redis_socket) || return 1
+  dirname "$socket"
+}
+
+docker_start_stack() { # directory
+  stack_init "$ROOT" "$1/run"
+  docker_stack_init "$ROOT" "$1/run" rinha-rs
+  {
+    docker_stack_start
+    stack_wait_ready 15 0.5
+  } 2>>"$1/stack.log"
+}
+
+docker_stop_stack() {
+  docker_stack_stop
+  stack_stop # the per-case socket directory stack_init made
+}
 
 MODE=native
 
@@ -211,7 +296,7 @@ processors_recorded() {
 measure_recovery() { # from_ms service restarts_before
   local from_ms=$1 service=$2 before=$3 last='' current deadline=$((SECONDS + RECOVER_BOUND_S))
   while ((SECONDS < deadline)); do
-    if [[ -z $service ]] || (($(stack_restarts "$service") > before)); then
+    if [[ -z $service ]] || (($(service_restarts "$service") > before)); then
       current=$(backend_recorded)
       if [[ -n $current && -n $last ]] && ((current > last)); then
         awk -v d=$(($(now_ms) - from_ms)) 'BEGIN { printf "%.2f\n", d / 1000 }'
@@ -228,7 +313,7 @@ measure_recovery() { # from_ms service restarts_before
 # books stop moving (bounded).
 wait_drained() {
   local deadline=$((SECONDS + DRAIN_BOUND_S)) previous=-1 current queue processing
-  local cli=(redis-cli -s "$STACK_SOCKET_DIR/redis.sock")
+  local cli=(redis-cli -s "$(socket_dir)/redis.sock")
   while ((SECONDS < deadline)); do
     queue=$("${cli[@]}" LLEN rinha:queue 2>/dev/null) || queue='?'
     processing=$("${cli[@]}" HLEN rinha:processing:worker-1:0 2>/dev/null) || processing='?'
@@ -245,15 +330,15 @@ wait_drained() {
 peaks() { # peak memory of each service, MiB
   local service
   for service in redis api1 api2 worker nginx; do
-    awk -v s="$service" '{ printf "%s %.1f MiB\n", s, $1 / 1048576 }' \
-      "$(stack_cgroup_dir memory "$service")/memory.max_usage_in_bytes"
+    service_memory_peak_bytes "$service" |
+      awk -v s="$service" '{ printf "%s %.1f MiB\n", s, $1 / 1048576 }'
   done | paste -sd, | sed 's/,/, /g'
 }
 
 restarts() { # services the supervisor restarted, as "worker 1, redis 1"
   local service count out=()
   for service in redis api1 api2 worker nginx; do
-    count=$(stack_restarts "$service")
+    count=$(service_restarts "$service")
     ((count == 0)) || out+=("$service $count")
   done
   (IFS=,; printf '%s\n' "${out[*]}" | sed 's/,/, /g')
@@ -297,7 +382,7 @@ inject() { # name directory
         worker-kill-late) sleep_until $((DURATION_S - 1)) ;;
         *) sleep_until "$INJECT_AT_S" ;;
       esac
-      before=$(stack_restarts "$service")
+      before=$(service_restarts "$service")
       from_ms=$(now_ms)
       log "$name: kill -KILL every process of $service"
       fault_kill "$service"
@@ -327,7 +412,7 @@ inject() { # name directory
       sleep_until 2
       log "$name: the parser corpus, raw, to 9999 and to both API sockets"
       python3 "$ROOT/perf/lib/raw_corpus.py" "$ROOT" "$directory/extra.json" 127.0.0.1:9999 \
-        "unix:$STACK_SOCKET_DIR/api1.sock" "unix:$STACK_SOCKET_DIR/api2.sock" >&2
+        "unix:$(socket_dir)/api1.sock" "unix:$(socket_dir)/api2.sock" >&2
       echo -
       ;;
     overload) echo - ;;
@@ -344,12 +429,7 @@ run_case() { # name
     rate=$OVERLOAD_RATE duration=$OVERLOAD_DURATION_S
   fi
   log "=== $name: $(case_description "$name") (load $rate/s for $duration s)"
-  stack_init "$ROOT" "$directory/run"
-  {
-    stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
-    stack_start_services
-    stack_wait_ready 15 0.5
-  } 2>>"$directory/stack.log"
+  start_stack "$directory"
   LOAD_STARTED_MS=$(now_ms)
   start_load "$directory" "$rate" "$duration"
   # DURATION_S is what inject() schedules against.
@@ -369,7 +449,7 @@ run_case() { # name
     "$STACK_SIM_TOKEN" "$recover_s" "$(case_description "$name")" | tee -a "$OUT/faults.txt"
   log "$name: restarts: $(cat "$directory/restarts.txt"); peak memory: $(cat "$directory/peaks.txt")"
   if [[ -f $directory/run/logs/restarts.log ]]; then cat "$directory/run/logs/restarts.log" >&2; fi
-  stack_stop
+  stop_stack
 }
 
 # Bad input must not crash anything: a restart during those cases fails them.
@@ -386,6 +466,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
+  if [[ $MODE == docker ]]; then docker_stack_stop; fi
   stack_stop
   exit "$status"
 }
@@ -393,7 +474,7 @@ cleanup() {
 main() {
   parse_arguments "$@"
   take_lock
-  OUT=$ROOT/results/faults-$(date -u +%Y%m%dT%H%M%SZ)
+  OUT=$ROOT/results/faults-$MODE-$(date -u +%Y%m%dT%H%M%SZ)
   mkdir -p "$OUT"
   export DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
   trap cleanup EXIT
@@ -401,7 +482,14 @@ main() {
   trap 'exit 143' TERM
   stack_init "$ROOT" "$OUT/setup"
   ((INSTALL == 0)) || stack_install_deps
-  ((BUILD == 0)) || stack_build
+  if [[ $MODE == docker ]]; then
+    ((INSTALL == 0)) || docker_stack_install
+    docker_stack_init "$ROOT" "$OUT/setup" rinha-rs
+    docker_stack_images "$BUILD"
+  else
+    ((BUILD == 0)) || stack_build
+  fi
+  log "mode $MODE"
   local name started=$SECONDS
   for name in "${SELECTED[@]}"; do
     run_case "$name"

@@ -71,7 +71,8 @@ install_engine() {
   (cd "$PRIVATE_APT/debs" && private_apt apt-get download -qq "${packages[@]}") 2>&1 |
     grep -v 'unsandboxed' >&2 || true
   debs=("$PRIVATE_APT"/debs/*.deb)
-  ((${#debs[@]} == ${#packages[@]})) || engine_die "downloaded ${#debs[@]} of ${#packages[@]} packages"
+  ((${#debs[@]} == ${#packages[@]})) ||
+    engine_die "downloaded ${#debs[@]} of ${#packages[@]} packages"
   engine_log "installing ${debs[*]##*/}"
   dpkg -i "${debs[@]}" >"$PRIVATE_APT/dpkg.log" 2>&1 ||
     engine_die "dpkg -i failed, see $PRIVATE_APT/dpkg.log"
@@ -115,7 +116,8 @@ main() {
   fi
   engine_answers || start_engine
   plugins_present || engine_die "the engine runs but docker compose or buildx is missing"
-  engine_log "engine ready: $(docker version --format 'server {{.Server.Version}}, client {{.Client.Version}}')," \
+  engine_log "engine ready:" \
+    "$(docker version --format 'server {{.Server.Version}}, client {{.Client.Version}}')," \
     "compose $(docker compose version --short 2>/dev/null)"
 }
 

@@ -89,7 +89,8 @@ docker_stack_start() {
   fi
   DOCKER_STARTED=1
   stack_log "processors: $RINHA_IMAGE rinha-processor-sim on $DOCKER_NETWORK" \
-    "(fees $DEFAULT_FEE / $FALLBACK_FEE; admin on 127.0.0.1:$STACK_DEFAULT_PORT and :$STACK_FALLBACK_PORT)"
+    "(fees $DEFAULT_FEE / $FALLBACK_FEE;" \
+    "admin on 127.0.0.1:$STACK_DEFAULT_PORT and :$STACK_FALLBACK_PORT)"
   docker_compose_processors up -d >"$DOCKER_RUN_DIR/logs/compose-processors.log" 2>&1 || {
     tail -n 20 "$DOCKER_RUN_DIR/logs/compose-processors.log" >&2
     stack_die "the processors did not start"
@@ -166,8 +167,8 @@ docker_stack_cpu_dir() { # service -> its container's cpu cgroup directory
 
 docker_stack_redis_socket() { # the sockets volume is a tmpfs the engine mounts on the host
   local mountpoint
-  mountpoint=$(docker volume inspect -f '{{.Mountpoint}}' "${DOCKER_PROJECT}_sockets" 2>/dev/null) ||
-    return 1
+  mountpoint=$(docker volume inspect -f '{{.Mountpoint}}' "${DOCKER_PROJECT}_sockets" \
+    2>/dev/null) || return 1
   printf '%s/redis.sock\n' "$mountpoint"
 }
 
