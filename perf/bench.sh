@@ -108,36 +108,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
   stack_stop
 done
 
-python3 - "$OUT" "$ROUNDS" "$RATE" "$DURATION_S" <<'EOF' | tee "$OUT/bench.txt"
-import json, os, statistics, sys
-out, rounds, rate, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-rows = {"floor": [], "stack": []}
-print(f"rate {rate}/s, {duration} s per run, {rounds} rounds, interleaved floor/stack")
-print(f"{'run':<9} {'p50_ms':>9} {'p99_ms':>9} {'max_ms':>9} {'accepted':>9} {'refused':>8} "
-      f"{'dropped':>8} {'cpu_us/payment':>15}")
-for r in range(1, rounds + 1):
-    for kind in ("floor", "stack"):
-        data = json.load(open(os.path.join(out, f"{kind}-{r}.json")))
-        cpu_path = os.path.join(out, f"{kind}-{r}.cpu_ns")
-        cpu = None
-        if os.path.exists(cpu_path):
-            cpu = int(open(cpu_path).read()) / 1000 / max(data["accepted"], 1)
-        data["cpu_us_per_payment"] = cpu
-        rows[kind].append(data)
-        print(f"{kind + '-' + str(r):<9} {data['p50_ms']:>9.3f} {data['p99_ms']:>9.3f} "
-              f"{data['max_ms']:>9.3f} "
-              f"{data['accepted']:>9} {data['refused']:>8} {data['dropped_iterations']:>8} "
-              f"{'-' if cpu is None else format(cpu, '.1f'):>15}")
-def median(kind, key):
-    return statistics.median(row[key] for row in rows[kind])
-print("medians:")
-for kind in ("floor", "stack"):
-    print(f"  {kind:<6} p50 {median(kind, 'p50_ms'):.3f} ms, p99 {median(kind, 'p99_ms'):.3f} ms, "
-          f"max {median(kind, 'max_ms'):.3f} ms")
-print(f"  ratio stack/floor: p50 {median('stack', 'p50_ms') / median('floor', 'p50_ms'):.2f}x, "
-      f"p99 {median('stack', 'p99_ms') / median('floor', 'p99_ms'):.2f}x, "
-      f"max {median('stack', 'max_ms') / median('floor', 'max_ms'):.2f}x")
-print(f"  stack CPU per payment (api1+api2+worker+redis+nginx): "
-      f"{median('stack', 'cpu_us_per_payment'):.1f} us")
-EOF
+python3 "$ROOT/perf/lib/bench_report.py" "$OUT" "$ROUNDS" "$RATE" "$DURATION_S" |
+  tee "$OUT/bench.txt"
 log "results in $OUT"
