@@ -263,6 +263,13 @@ impl Store {
         Self { client, nonce, tickets: std::rc::Rc::new(std::cell::Cell::new(0)) }
     }
 
+    /// After a failed call: if it failed on the connection (Redis restarting), waits up to
+    /// `bound` for Redis to answer again and returns `true` once it does, so the caller retries at
+    /// once; for any other error, or if Redis stays away, returns `false` (the caller backs off).
+    pub async fn reconnected_after(&self, error: &StoreError, bound: std::time::Duration) -> bool {
+        matches!(error, StoreError::Redis(_)) && self.client.wait_connected(bound).await.is_ok()
+    }
+
     /// The underlying client.
     pub fn client(&self) -> &Client {
         &self.client
@@ -418,7 +425,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::UnexpectedReply`] for a take key this code did not write.
-    pub async fn take_lost(
+    async fn take_lost(
         &self,
         take_key: &[u8],
         ticket: &[u8],

@@ -80,6 +80,9 @@ const HOLD_POLL_MS: u64 = 10;
 /// Longest pause between retries of one payment (ms).
 const RETRY_BACKOFF_MS_MAX: u64 = 1000;
 
+/// How long a retry loop waits for Redis to come back after a connection error.
+const RETRY_BOUND: Duration = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
+
 /// The state shared by the tasks of one worker thread.
 struct Context {
     store: Store,
@@ -255,8 +258,7 @@ async fn dispatch(
                 // Nothing was taken (a lost reply is settled inside `take`): take again as soon
                 // as Redis is back.
                 crate::log::warn(format_args!("take failed: {error}; waiting for redis"));
-                let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
-                let _ = context.store.client().wait_connected(bound).await;
+                let _ = context.store.client().wait_connected(RETRY_BOUND).await;
                 continue;
             }
             Err(error) => {
@@ -304,13 +306,9 @@ async fn restamp(context: &Context, batch: &mut [TakenPayment]) {
         while let Err(error) = context.store.stamp(&context.processing_key, taken).await {
             crate::log::warn(format_args!("stamp failed: {error}; retrying"));
             retries += 1;
-            if let StoreError::Redis(_) = error {
-                let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
-                if context.store.client().wait_connected(bound).await.is_ok() {
-                    continue;
-                }
+            if !context.store.reconnected_after(&error, RETRY_BOUND).await {
+                sleep_backoff(retries).await;
             }
-            sleep_backoff(retries).await;
         }
     }
 }
@@ -420,13 +418,9 @@ async fn requeue(context: &Context, taken: &TakenPayment) {
     while let Err(error) = context.store.requeue(&context.processing_key, taken).await {
         crate::log::warn(format_args!("requeue failed: {error}; retrying"));
         retries += 1;
-        if let StoreError::Redis(_) = error {
-            let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
-            if context.store.client().wait_connected(bound).await.is_ok() {
-                continue;
-            }
+        if !context.store.reconnected_after(&error, RETRY_BOUND).await {
+            sleep_backoff(retries).await;
         }
-        sleep_backoff(retries).await;
     }
 }
 

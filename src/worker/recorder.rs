@@ -20,7 +20,7 @@ use std::{
     time::Duration,
 };
 
-use crate::store::{pack_record, Store, StoreError, TakenPayment, RECORD_ENTRY_BYTES_MAX};
+use crate::store::{pack_record, Store, TakenPayment, RECORD_ENTRY_BYTES_MAX};
 
 /// Payments per script call at most: bounds how long one call holds Redis (about 20 µs each).
 pub const RECORD_BATCH_MAX: usize = 100;
@@ -76,13 +76,11 @@ pub async fn run(recorder: Rc<Recorder>, store: Store, processing_key: Vec<u8>) 
         while let Err(error) = store.record_packed(&processing_key, &packed).await {
             crate::log::warn(format_args!("record of {count} payments failed: {error}; retrying"));
             retries += 1;
-            if let StoreError::Redis(_) = error {
-                // The connection failed (Redis restarting): retry as soon as it is back, because
-                // these payments are already in the processors' books and the audit allows 1.5 s.
-                let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
-                if store.client().wait_connected(bound).await.is_ok() {
-                    continue;
-                }
+            // The connection failed (Redis restarting): retry as soon as it is back, because
+            // these payments are already in the processors' books and the audit allows 1.5 s.
+            let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
+            if store.reconnected_after(&error, bound).await {
+                continue;
             }
             let backoff_ms = (10u64 << retries.min(6)).min(RETRY_BACKOFF_MS_MAX);
             monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
