@@ -120,19 +120,13 @@ docker_container_id() { # project service
 # `service driver` for each of our containers (those that log driver=...), after a short wait for
 # the start-up lines. A container that logged nothing gets `unknown`.
 docker_stack_drivers() { # file
-  local file=$1 service id driver step
+  local file=$1 service id
   : >"$file"
   for service in $(docker_stack_services); do
     id=$(docker_container_id "$DOCKER_PROJECT" "$service")
     [[ -n $id ]] || continue
     [[ $(docker inspect -f '{{.Config.Image}}' "$id") == "$RINHA_IMAGE" ]] || continue
-    driver=
-    for ((step = 0; step < 50; step++)); do
-      driver=$(docker logs "$id" 2>&1 | grep -o 'driver=[a-z_]*' | head -n 1 | cut -d= -f2) || true
-      [[ -z $driver ]] || break
-      sleep 0.1
-    done
-    printf '%s %s\n' "$service" "${driver:-unknown}" >>"$file"
+    printf '%s %s\n' "$service" "$(stack_driver_in_log docker logs "$id")" >>"$file"
   done
 }
 
@@ -175,7 +169,7 @@ docker_stack_redis_socket() { # the sockets volume is a tmpfs the engine mounts 
 # One row per container: peak memory, its limit, CPU seconds, CPU limit, throttled/total periods;
 # the same table as stack_usage_report's.
 docker_usage_row() { # label container_id
-  local memory cpu cpuacct peak limit cpu_ns quota period throttled
+  local memory cpu cpuacct peak limit cpu_ns quota period
   memory=$(docker_cgroup_dir "$2" memory) || return 0
   cpu=$(docker_cgroup_dir "$2" cpu) || return 0
   if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
@@ -193,19 +187,14 @@ docker_usage_row() { # label container_id
     quota=$(<"$cpu/cpu.cfs_quota_us")
     period=$(<"$cpu/cpu.cfs_period_us")
   fi
-  throttled=$(awk '$1 == "nr_periods" { p = $2 } $1 == "nr_throttled" { t = $2 }
-    END { printf "%d/%d", t, p }' "$cpu/cpu.stat")
-  awk -v s="$1" -v p="$peak" -v l="$limit" -v c="$cpu_ns" -v q="$quota" -v f="$period" \
-    -v t="$throttled" '
-    BEGIN { printf "%-13s %9.1f %10s %8.2f %10s %14s\n", s, p / 1048576,
-      (l > 2 ^ 50 ? "-" : sprintf("%.0f", l / 1048576)), c / 1e9, (q < 0 ? "-" : q / f),
-      (q < 0 ? "-" : t) }'
+  stack_usage_row "$1" "$peak" "$limit" "$cpu_ns" "$quota" "$period" \
+    "$(stack_throttled "$cpu/cpu.stat")"
 }
 
 docker_stack_usage_report() { # file: a table, also printed
   local file=$1 service id
   {
-    printf '%-13s %9s %10s %8s %10s %14s\n' service peak_MiB limit_MiB cpu_s cpu_limit throttled
+    stack_usage_header
     for service in $(docker_stack_services); do
       id=$(docker_container_id "$DOCKER_PROJECT" "$service")
       [[ -z $id ]] || docker_usage_row "$service" "$id"

@@ -433,20 +433,26 @@ stack_start_services() {
 
 # `service driver` for each monoio service, from its start-up line (interfaces.md: driver=...).
 stack_drivers() { # file
-  local file=$1 service driver step plan
+  local file=$1 service plan
   : >"$file"
   for service in "${STACK_SERVICES[@]}"; do
     plan=$STACK_RUN_DIR/plan/$service
     [[ -f $plan/kind && $(<"$plan/kind") == app ]] || continue
-    driver=
-    for ((step = 0; step < 50; step++)); do
-      driver=$(grep -o 'driver=[a-z_]*' "$STACK_RUN_DIR/logs/$service.log" 2>/dev/null |
-        head -n 1 | cut -d= -f2) || true
-      [[ -z $driver ]] || break
-      sleep 0.1
-    done
-    printf '%s %s\n' "$service" "${driver:-unknown}" >>"$file"
+    printf '%s %s\n' "$service" "$(stack_driver_in_log cat "$STACK_RUN_DIR/logs/$service.log")" \
+      >>"$file"
   done
+}
+
+# The driver a service's start-up line names, from the log that COMMAND prints; polled for up to
+# 5 s, since the line comes a moment after start-up. Prints `unknown` if none came.
+stack_driver_in_log() { # command...
+  local driver step
+  for ((step = 0; step < 50; step++)); do
+    driver=$("$@" 2>&1 | grep -o 'driver=[a-z_]*' | head -n 1 | cut -d= -f2) || true
+    [[ -z $driver ]] || break
+    sleep 0.1
+  done
+  printf '%s\n' "${driver:-unknown}"
 }
 
 # The latency floor of perf/bench.sh: nginx alone, from the same nginx.conf with `return 202;` in
@@ -502,24 +508,39 @@ stack_cpu_usage_ns() {
   printf '%s\n' "$total"
 }
 
+# The usage table's header, and one row of it (shared with perf/lib/docker_stack.sh).
+stack_usage_header() {
+  printf '%-13s %9s %10s %8s %10s %14s\n' service peak_MiB limit_MiB cpu_s cpu_limit throttled
+}
+
+# Row arguments: the memory peak and limit in bytes (a limit past 2^50 is none), CPU ns, the CFS
+# quota and period in µs (a negative quota is none), and `throttled/periods`: the CFS periods in
+# which the service hit its quota and was stopped until the next.
+stack_usage_row() { # label peak_bytes limit_bytes cpu_ns quota_us period_us throttled
+  awk -v s="$1" -v p="$2" -v l="$3" -v c="$4" -v q="$5" -v f="$6" -v t="$7" '
+    BEGIN { printf "%-13s %9.1f %10s %8.2f %10s %14s\n", s, p / 1048576,
+      (l > 2 ^ 50 ? "-" : sprintf("%.0f", l / 1048576)), c / 1e9, (q < 0 ? "-" : q / f),
+      (q < 0 ? "-" : t) }'
+}
+
+# `throttled/periods` from a cpu.stat file (cgroup v1 and v2 name them alike).
+stack_throttled() { # cpu.stat
+  awk '$1 == "nr_periods" { p = $2 } $1 == "nr_throttled" { t = $2 } END { printf "%d/%d", t, p }' \
+    "$1"
+}
+
 stack_usage_report() { # file: a table, also printed
-  local file=$1 service memory_directory peak limit cpu_ns quota throttled
+  local file=$1 service memory cpu
   {
-    printf '%-13s %9s %10s %8s %10s %14s\n' service peak_MiB limit_MiB cpu_s cpu_limit throttled
+    stack_usage_header
     for service in "${STACK_SERVICES[@]}"; do
-      memory_directory=$(stack_cgroup_dir memory "$service")
-      peak=$(<"$memory_directory/memory.max_usage_in_bytes")
-      limit=$(<"$memory_directory/memory.limit_in_bytes")
-      cpu_ns=$(<"$(stack_cgroup_dir cpuacct "$service")/cpuacct.usage")
-      quota=$(<"$(stack_cgroup_dir cpu "$service")/cpu.cfs_quota_us")
-      # CFS periods (100 ms) in which the service hit its quota and was stopped until the next.
-      throttled=$(awk '$1 == "nr_periods" { p = $2 } $1 == "nr_throttled" { t = $2 }
-        END { printf "%d/%d", t, p }' "$(stack_cgroup_dir cpu "$service")/cpu.stat")
-      awk -v s="$service" -v p="$peak" -v l="$limit" -v c="$cpu_ns" -v q="$quota" \
-        -v t="$throttled" '
-        BEGIN { printf "%-13s %9.1f %10s %8.2f %10s %14s\n", s, p / 1048576,
-          (l > 2 ^ 50 ? "-" : sprintf("%.0f", l / 1048576)), c / 1e9, (q < 0 ? "-" : q / 100000),
-          (q < 0 ? "-" : t) }'
+      memory=$(stack_cgroup_dir memory "$service")
+      cpu=$(stack_cgroup_dir cpu "$service")
+      stack_usage_row "$service" "$(<"$memory/memory.max_usage_in_bytes")" \
+        "$(<"$memory/memory.limit_in_bytes")" \
+        "$(<"$(stack_cgroup_dir cpuacct "$service")/cpuacct.usage")" \
+        "$(<"$cpu/cpu.cfs_quota_us")" "$(<"$cpu/cpu.cfs_period_us")" \
+        "$(stack_throttled "$cpu/cpu.stat")"
     done
   } | tee "$file"
 }
