@@ -12,6 +12,7 @@
 //!   processor.
 //! - [`worker`]: drains the queue, chooses a processor, calls it, records the outcome.
 //! - [`processor_sim`]: the project's stand-in for the official payment processor.
+//! - [`logger`]: the `log` facade's stderr back end, installed by the binaries.
 //! - [`config`] and [`runtime`]: used by the binaries only; library code takes values as parameters
 //!   and never reads the environment.
 //!
@@ -27,7 +28,7 @@
 pub mod api;
 pub mod config;
 pub mod http;
-pub mod log;
+pub mod logger;
 pub mod payment;
 pub mod processor_sim;
 pub mod redis;

@@ -61,7 +61,7 @@ pub fn raise_open_files_limit() -> u64 {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit and setrlimit only read or write the struct passed by pointer.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        crate::log::warn(format_args!("getrlimit(NOFILE): {}", io::Error::last_os_error()));
+        log::warn!("getrlimit(NOFILE): {}", io::Error::last_os_error());
         return 0;
     }
     let before = limit.rlim_cur;
@@ -69,23 +69,23 @@ pub fn raise_open_files_limit() -> u64 {
         limit.rlim_cur = limit.rlim_max;
         // SAFETY: as above.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-            crate::log::warn(format_args!(
+            log::warn!(
                 "setrlimit(NOFILE, {}): {}; keeping {before}",
                 limit.rlim_max,
                 io::Error::last_os_error()
-            ));
+            );
             return before;
         }
     }
-    crate::log::info(format_args!("open files limit {} (was {before})", limit.rlim_cur));
+    log::info!("open files limit {} (was {before})", limit.rlim_cur);
     limit.rlim_cur
 }
 
 fn pin_to_cpu(cpu: usize) {
     if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
-        crate::log::info(format_args!("pinned to cpu {cpu}"));
+        log::info!("pinned to cpu {cpu}");
     } else {
-        crate::log::warn(format_args!("could not pin to cpu {cpu}; running unpinned"));
+        log::warn!("could not pin to cpu {cpu}; running unpinned");
     }
 }
 
@@ -103,13 +103,13 @@ where
         {
             Ok(mut runtime) => {
                 return runtime.block_on(async move {
-                    crate::log::info(format_args!("driver=io_uring"));
+                    log::info!("driver=io_uring");
                     make().await
                 })
             }
-            Err(error) => crate::log::warn(format_args!(
+            Err(error) => log::warn!(
                 "io_uring probe passed but the ring did not build ({error}); falling back to epoll"
-            )),
+            ),
         }
     }
     let mut runtime = RuntimeBuilder::<LegacyDriver>::new()
@@ -117,7 +117,7 @@ where
         .build()
         .expect("the epoll runtime builds on every Linux");
     runtime.block_on(async move {
-        crate::log::info(format_args!("driver=epoll"));
+        log::info!("driver=epoll");
         make().await
     })
 }

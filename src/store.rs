@@ -439,7 +439,7 @@ impl Store {
         let value = loop {
             rounds += 1;
             if rounds.is_multiple_of(10) {
-                crate::log::warn(format_args!("a take's reply was lost; still waiting for redis"));
+                log::warn!("a take's reply was lost; still waiting for redis");
             }
             if self.client.wait_connected(std::time::Duration::from_secs(1)).await.is_err() {
                 continue;
@@ -462,10 +462,7 @@ impl Store {
             })?;
             out.push(TakenPayment { payment, processor, requested_at_ms, accepted_at_ms });
         }
-        crate::log::info(format_args!(
-            "a take's reply was lost; its ticket says it took {} payments",
-            out.len()
-        ));
+        log::info!("a take's reply was lost; its ticket says it took {} payments", out.len());
         Ok(())
     }
 

@@ -154,7 +154,7 @@ impl Api {
                 break;
             }
         }
-        crate::log::debug(format_args!("enqueue not confirmed within {ENQUEUE_DEADLINE_MS} ms"));
+        log::debug!("enqueue not confirmed within {ENQUEUE_DEADLINE_MS} ms");
         if maybe_queued {
             Enqueued::Unconfirmed
         } else {
@@ -186,7 +186,7 @@ impl Api {
     async fn purge(&self, out: &mut Vec<u8>) {
         match self.store.purge().await {
             Ok(()) => {
-                crate::log::info(format_args!("purged the queue and the ledger"));
+                log::info!("purged the queue and the ledger");
                 response::write_json(out, Status::Ok, b"{\"message\":\"payments purged\"}");
             }
             Err(error) => {
@@ -209,16 +209,16 @@ fn withdraw(store: Store, correlation_id: CorrelationId) {
         while started.elapsed() < bound {
             match store.cancel(&correlation_id).await {
                 Ok(true) => {
-                    crate::log::info(format_args!(
+                    log::info!(
                         "{correlation_id:?}: answered 503 and withdrawn; it will not be paid"
-                    ));
+                    );
                     return;
                 }
                 Ok(false) => {
-                    crate::log::warn(format_args!(
+                    log::warn!(
                         "{correlation_id:?}: answered 503, but a worker took it before it could be \
 withdrawn; it will be paid"
-                    ));
+                    );
                     return;
                 }
                 Err(_) => {
@@ -227,10 +227,10 @@ withdrawn; it will be paid"
                 }
             }
         }
-        crate::log::warn(format_args!(
+        log::warn!(
             "{correlation_id:?}: answered 503 and redis stayed unreachable for {CANCEL_TRY_MS} ms; \
 it may be paid"
-        ));
+        );
     });
 }
 
@@ -238,9 +238,9 @@ it may be paid"
 fn log_store_error(operation: &str, error: &StoreError) {
     match error {
         StoreError::Redis(RedisError::Unavailable) => {
-            crate::log::debug(format_args!("{operation}: {error}"))
+            log::debug!("{operation}: {error}")
         }
-        _ => crate::log::warn(format_args!("{operation}: {error}")),
+        _ => log::warn!("{operation}: {error}"),
     }
 }
 
@@ -264,7 +264,7 @@ impl Handler for Api {
 pub async fn run(listen: Endpoint, redis: Endpoint) -> std::io::Result<()> {
     let client = Client::start(redis, SCRIPTS);
     let listener = listen.bind(LISTEN_BACKLOG)?;
-    crate::log::info(format_args!("api listening on {listen}"));
+    log::info!("api listening on {listen}");
     serve(listener, Rc::new(Api::new(Store::new(client)))).await;
     Ok(())
 }

@@ -15,14 +15,14 @@ fn main() {
 fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     config::init_log()?;
     let config = config::ApiConfig::from_env()?;
-    rinha::log::info(format_args!("rinha-api starting: {config:?}"));
+    log::info!("rinha-api starting: {config:?}");
     let listen = config.listen.clone();
     let redis = config.redis.clone();
     runtime::run_per_core("api", config.threads, &config.cpus, move |_| {
         let (listen, redis) = (listen.clone(), redis.clone());
         async move {
             if let Err(error) = api::run(listen, redis).await {
-                rinha::log::error(format_args!("api stopped: {error}"));
+                log::error!("api stopped: {error}");
                 std::process::exit(1);
             }
         }

@@ -7,22 +7,25 @@
 use std::process::ExitCode;
 
 use rinha::{
-    config::sim::SimConfig,
-    log,
+    config::{self, sim::SimConfig},
     processor_sim::{self, LISTEN_BACKLOG},
     runtime,
 };
 
 fn main() -> ExitCode {
+    if let Err(message) = config::init_log() {
+        eprintln!("configuration: {message}");
+        return ExitCode::FAILURE;
+    }
     let config = match SimConfig::from_env() {
         Ok(config) => config,
         Err(message) => {
-            log::error(format_args!("configuration: {message}"));
+            log::error!("configuration: {message}");
             return ExitCode::FAILURE;
         }
     };
     let settings = &config.settings;
-    log::info(format_args!(
+    log::info!(
         "processor-sim listen={} fee={} inflight_max={} queue_max={} health_window_ms={} \
 health_queue_max={}",
         config.listen,
@@ -31,13 +34,13 @@ health_queue_max={}",
         settings.queue_max,
         settings.health_window_ms,
         settings.health_queue_max,
-    ));
+    );
     runtime::raise_open_files_limit();
     runtime::block_on(move || async move {
         let listener = match config.listen.bind(LISTEN_BACKLOG) {
             Ok(listener) => listener,
             Err(error) => {
-                log::error(format_args!("bind {}: {error}", config.listen));
+                log::error!("bind {}: {error}", config.listen);
                 return ExitCode::FAILURE;
             }
         };

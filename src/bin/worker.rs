@@ -16,7 +16,7 @@ fn main() {
 fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     config::init_log()?;
     let config = config::WorkerConfig::from_env()?;
-    rinha::log::info(format_args!("rinha-worker starting: {config:?}"));
+    log::info!("rinha-worker starting: {config:?}");
     let settings = config.settings.clone();
     runtime::run_per_core("worker", config.threads, &config.cpus, move |index| {
         worker::run(settings.clone(), index)

@@ -65,13 +65,13 @@ pub fn cpus(name: &str) -> Result<Vec<usize>, String> {
 /// A message for an unknown level.
 pub fn init_log() -> Result<(), String> {
     let level = match text("LOG_LEVEL", "info").to_ascii_lowercase().as_str() {
-        "error" => crate::log::Level::Error,
-        "warn" => crate::log::Level::Warn,
-        "info" => crate::log::Level::Info,
-        "debug" => crate::log::Level::Debug,
+        "error" => log::LevelFilter::Error,
+        "warn" => log::LevelFilter::Warn,
+        "info" => log::LevelFilter::Info,
+        "debug" => log::LevelFilter::Debug,
         other => return Err(format!("LOG_LEVEL={other:?} is not one of error, warn, info, debug")),
     };
-    crate::log::set_level(level);
+    crate::logger::init(level);
     Ok(())
 }
 

@@ -80,7 +80,7 @@ pub async fn serve<H: Handler>(listener: Listener, handler: Rc<H>) {
             Ok(stream) => {
                 backoff_ms = 1;
                 if open_connections.get() >= CONNECTIONS_MAX {
-                    crate::log::warn(format_args!("connection limit reached; closing new one"));
+                    log::warn!("connection limit reached; closing new one");
                     drop(stream);
                     continue;
                 }
@@ -89,13 +89,13 @@ pub async fn serve<H: Handler>(listener: Listener, handler: Rc<H>) {
                 open_connections.set(open_connections.get() + 1);
                 monoio::spawn(async move {
                     if let Err(error) = serve_connection(stream, &*handler).await {
-                        crate::log::debug(format_args!("connection closed: {error}"));
+                        log::debug!("connection closed: {error}");
                     }
                     open_connections.set(open_connections.get() - 1);
                 });
             }
             Err(error) => {
-                crate::log::warn(format_args!("accept failed: {error}; retrying"));
+                log::warn!("accept failed: {error}; retrying");
                 monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
                 backoff_ms = (backoff_ms * 2).min(100);
             }

@@ -379,7 +379,7 @@ impl Simulator {
                 write_text(out, Status::UnprocessableEntity, b"payment already processed\n")
             }
             Err(InsertError::Full) => {
-                crate::log::warn(format_args!("ledger full; purge the simulator"));
+                log::warn!("ledger full; purge the simulator");
                 write_text(out, Status::InternalServerError, b"ledger full\n");
             }
         }
@@ -483,7 +483,7 @@ impl Simulator {
         let mut token = self.token.borrow_mut();
         token.clear();
         token.push_str(parsed.token);
-        crate::log::info(format_args!("admin: token changed"));
+        log::info!("admin: token changed");
         out.extend_from_slice(NO_CONTENT);
     }
 
@@ -496,7 +496,7 @@ impl Simulator {
             return;
         };
         let was_ms = self.delay_ms.replace(delay_ms);
-        crate::log::info(format_args!("admin: delay {was_ms} ms -> {delay_ms} ms"));
+        log::info!("admin: delay {was_ms} ms -> {delay_ms} ms");
         write_json_with(out, Status::Ok, |out| {
             out.extend_from_slice(b"{\"config\":\"delay\",\"was\":");
             out.extend_from_slice(itoa::Buffer::new().format(was_ms).as_bytes());
@@ -513,7 +513,7 @@ impl Simulator {
             return;
         };
         let was = self.failing.replace(failure);
-        crate::log::info(format_args!("admin: failure {was} -> {failure}"));
+        log::info!("admin: failure {was} -> {failure}");
         let text = |flag: bool| if flag { &b"true"[..] } else { &b"false"[..] };
         write_json_with(out, Status::Ok, |out| {
             out.extend_from_slice(b"{\"config\":\"failure\",\"was\":");
@@ -542,7 +542,7 @@ impl Simulator {
             }
         };
         let was = self.fault.replace(fault);
-        crate::log::info(format_args!("admin: fault {} -> {}", was.name(), fault.name()));
+        log::info!("admin: fault {} -> {}", was.name(), fault.name());
         write_json_with(out, Status::Ok, |out| {
             out.extend_from_slice(b"{\"config\":\"fault\",\"was\":\"");
             out.extend_from_slice(was.name().as_bytes());
@@ -568,7 +568,7 @@ impl Simulator {
         let mut ledger = self.ledger.borrow_mut();
         let purged = ledger.len();
         ledger.purge();
-        crate::log::info(format_args!("admin: purged {purged} payments"));
+        log::info!("admin: purged {purged} payments");
         write_json(out, Status::Ok, b"{\"message\":\"All payments purged.\"}");
     }
 

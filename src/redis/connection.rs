@@ -284,13 +284,13 @@ async fn supervise(client: Client, endpoint: Endpoint, scripts: &'static [&'stat
         match connect(&endpoint, scripts).await {
             Ok((stream, read_buffer, shas)) => {
                 backoff_ms = 1;
-                crate::log::info(format_args!("redis connected at {endpoint}"));
+                log::info!("redis connected at {endpoint}");
                 let error = run_connection(&client, stream, read_buffer, shas).await;
-                crate::log::warn(format_args!("redis connection failed: {error}; reconnecting"));
+                log::warn!("redis connection failed: {error}; reconnecting");
             }
             Err(error) => {
                 if backoff_ms >= RECONNECT_BACKOFF_MS_MAX {
-                    crate::log::warn(format_args!("redis at {endpoint} unreachable: {error}"));
+                    log::warn!("redis at {endpoint} unreachable: {error}");
                 }
             }
         }

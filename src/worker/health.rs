@@ -141,16 +141,16 @@ async fn poll(
     let answer = processor_client.health(HEALTH_TIMEOUT).await;
     hold_lock_one_window(client, processor).await;
     let Some(health) = answer else {
-        crate::log::warn(format_args!("{} health poll got no answer", processor.name()));
+        log::warn!("{} health poll got no answer", processor.name());
         return;
     };
     let report = HealthReport { health, polled_at_ms: unix_ms(std::time::SystemTime::now()) };
-    crate::log::info(format_args!(
+    log::info!(
         "{} health: failing={} minResponseTime={}",
         processor.name(),
         health.failing,
         health.min_response_time
-    ));
+    );
     router.borrow_mut().apply(processor, Event::Reported(report), report.polled_at_ms);
     let key = health_key(processor);
     let _ = client.request(&[b"SET", &key, &encode_report(&report)]).await;

@@ -116,7 +116,7 @@ async fn log_stats(context: Rc<Context>) {
     loop {
         monoio::time::sleep(Duration::from_secs(STATS_INTERVAL_S)).await;
         let counters = &context.counters;
-        crate::log::info(format_args!(
+        log::info!(
             "taken {} paid default {} fallback {} requeued {} ambiguous {} in flight {} recording {}",
             counters.taken.get(),
             counters.paid[0].get(),
@@ -125,7 +125,7 @@ async fn log_stats(context: Rc<Context>) {
             counters.ambiguous.get(),
             context.inflight.get(),
             context.recorder.unsettled(),
-        ));
+        );
     }
 }
 
@@ -142,7 +142,7 @@ pub fn processing_key(worker_id: &str, thread_index: usize) -> Vec<u8> {
 pub async fn run(settings: WorkerSettings, thread_index: usize) {
     let client = Client::start(settings.redis.clone(), SCRIPTS);
     while client.wait_connected(Duration::from_secs(5)).await.is_err() {
-        crate::log::warn(format_args!("waiting for redis at {}", settings.redis));
+        log::warn!("waiting for redis at {}", settings.redis);
     }
     let tls = &settings.processor_tls;
     let processors = settings.processors.clone().map(|url| ProcessorClient::new(url, tls.clone()));
@@ -178,13 +178,13 @@ async fn recover(context: &Rc<Context>) {
         match context.store.recover(&context.processing_key).await {
             Ok(recovered) => break recovered,
             Err(error) => {
-                crate::log::warn(format_args!("recovery read failed: {error}; retrying"));
+                log::warn!("recovery read failed: {error}; retrying");
                 monoio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     };
     if !recovered.is_empty() {
-        crate::log::info(format_args!("recovering {} unsettled payments", recovered.len()));
+        log::info!("recovering {} unsettled payments", recovered.len());
     }
     for taken in recovered {
         // The previous run may have sent it: ambiguous until that processor tells.
@@ -257,12 +257,12 @@ async fn dispatch(
             Err(StoreError::Redis(error)) => {
                 // Nothing was taken (a lost reply is settled inside `take`): take again as soon
                 // as Redis is back.
-                crate::log::warn(format_args!("take failed: {error}; waiting for redis"));
+                log::warn!("take failed: {error}; waiting for redis");
                 let _ = context.store.client().wait_connected(RETRY_BOUND).await;
                 continue;
             }
             Err(error) => {
-                crate::log::warn(format_args!("take failed: {error}"));
+                log::warn!("take failed: {error}");
                 monoio::time::sleep(Duration::from_millis(error_backoff_ms)).await;
                 error_backoff_ms = (error_backoff_ms * 2).min(RETRY_BACKOFF_MS_MAX);
                 continue;
@@ -295,16 +295,16 @@ const STAMP_STALE_MS: i64 = 250;
 /// with the stamp it finds there).
 async fn restamp(context: &Context, batch: &mut [TakenPayment]) {
     let fresh_ms = now_ms();
-    crate::log::info(format_args!(
+    log::info!(
         "a take answered {} ms late; stamping its {} payments again",
         fresh_ms - batch[0].requested_at_ms,
         batch.len()
-    ));
+    );
     for taken in batch.iter_mut() {
         taken.requested_at_ms = fresh_ms;
         let mut retries = 0;
         while let Err(error) = context.store.stamp(&context.processing_key, taken).await {
-            crate::log::warn(format_args!("stamp failed: {error}; retrying"));
+            log::warn!("stamp failed: {error}; retrying");
             retries += 1;
             if !context.store.reconnected_after(&error, RETRY_BOUND).await {
                 sleep_backoff(retries).await;
@@ -353,12 +353,12 @@ async fn settle(
         match context.processors[processor.index()].lookup(&taken.payment, context.timeout).await {
             LookupOutcome::Found => return record(context, &taken),
             LookupOutcome::NotFound if now_ms() - since_ms >= context.settle_ms => {
-                crate::log::info(format_args!(
+                log::info!(
                     "{:?}: not at {} {} ms after its last ambiguous attempt; routing it again",
                     taken.payment.correlation_id,
                     processor.name(),
                     context.settle_ms
-                ));
+                );
                 return requeue(context, &taken).await;
             }
             // Not there yet, or no answer: try the same processor again, same requestedAt.
@@ -401,11 +401,11 @@ async fn pay_watched(context: &Context, taken: &TakenPayment) -> PayOutcome {
     monoio::select! {
         outcome = pay => outcome,
         () = watch => {
-            crate::log::debug(format_args!(
+            log::debug!(
                 "{:?}: found at {} before its answer",
                 taken.payment.correlation_id,
                 taken.processor.name()
-            ));
+            );
             PayOutcome::AlreadyRecorded
         }
     }
@@ -416,7 +416,7 @@ async fn requeue(context: &Context, taken: &TakenPayment) {
     bump(&context.counters.requeued, 1);
     let mut retries = 0;
     while let Err(error) = context.store.requeue(&context.processing_key, taken).await {
-        crate::log::warn(format_args!("requeue failed: {error}; retrying"));
+        log::warn!("requeue failed: {error}; retrying");
         retries += 1;
         if !context.store.reconnected_after(&error, RETRY_BOUND).await {
             sleep_backoff(retries).await;

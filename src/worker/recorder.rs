@@ -74,7 +74,7 @@ pub async fn run(recorder: Rc<Recorder>, store: Store, processing_key: Vec<u8>) 
         .await;
         let mut retries = 0u32;
         while let Err(error) = store.record_packed(&processing_key, &packed).await {
-            crate::log::warn(format_args!("record of {count} payments failed: {error}; retrying"));
+            log::warn!("record of {count} payments failed: {error}; retrying");
             retries += 1;
             // The connection failed (Redis restarting): retry as soon as it is back, because
             // these payments are already in the processors' books and the audit allows 1.5 s.
