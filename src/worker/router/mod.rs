@@ -29,8 +29,6 @@ pub mod outcome;
 pub mod state;
 
 #[cfg(test)]
-mod reference;
-#[cfg(test)]
 mod tests;
 
 pub use hold::{hold_max_ms_for_fees, END_GRACE_MS, HOLD_HORIZON_MS};
