@@ -368,11 +368,12 @@ async fn settle(
 }
 
 /// How long an attempt may go unanswered before the worker starts asking the processor whether
-/// it has the payment anyway (ms), and how often it asks after that. A processor that recorded a
-/// payment and never answered (a hung or reset connection, a client timeout) would otherwise have
-/// it in its books for up to `PROCESSOR_TIMEOUT_MS` before our ledger: the audit allows 1.5 s.
-/// Each ask is one `GET /payments/{id}`, which the processor never delays; a processor that is
-/// merely slow gets at most one per interval per payment, and only past this age.
+/// it has the payment anyway (ms), at the least, and how often it asks after that. A processor
+/// that recorded a payment and never answered (a hung or reset connection, a client timeout)
+/// would otherwise have it in its books for up to `PROCESSOR_TIMEOUT_MS` before our ledger: the
+/// audit allows 1.5 s. Each ask is one `GET /payments/{id}`, which the processor never delays.
+/// An attempt is only asked about once it is overdue (see [`first_lookup_after_ms`]), so a
+/// processor that is merely slow, and answers in its usual time, is never asked.
 const EARLY_LOOKUP_MS: u64 = 500;
 const EARLY_LOOKUP_INTERVAL_MS: u64 = 250;
 
@@ -386,9 +387,11 @@ const EARLY_LOOKUP_TIMEOUT: Duration = Duration::from_millis(1000);
 /// closing its connection.
 async fn pay_watched(context: &Context, taken: &TakenPayment) -> PayOutcome {
     let processor = &context.processors[taken.processor.index()];
+    let suspicion_age_ms = context.router.borrow().suspicion_age_ms(taken.processor, now_ms());
+    let first_lookup = Duration::from_millis(first_lookup_after_ms(suspicion_age_ms));
     let pay = processor.pay(&taken.payment, taken.requested_at_ms, context.timeout);
     let watch = async {
-        monoio::time::sleep(Duration::from_millis(EARLY_LOOKUP_MS)).await;
+        monoio::time::sleep(first_lookup).await;
         // Bounded by the attempt's own timeout: when `pay` ends, this future is dropped.
         loop {
             if processor.lookup(&taken.payment, EARLY_LOOKUP_TIMEOUT).await == LookupOutcome::Found
@@ -409,6 +412,17 @@ async fn pay_watched(context: &Context, taken: &TakenPayment) -> PayOutcome {
             PayOutcome::AlreadyRecorded
         }
     }
+}
+
+/// When the first early lookup of an attempt goes out (ms after it was sent): once the attempt is
+/// overdue by the router's measure (its suspicion age: 1.25 × the expected time + 100 ms, at most
+/// the 1250 ms latency bound), and never before [`EARLY_LOOKUP_MS`]. A processor answering in
+/// 1000 ms is then not asked at 500 and 750 ms for payments it has not recorded yet (it records
+/// when its delay is over); one that recorded and went silent is still found within the bound,
+/// inside the audit's 1.5 s.
+fn first_lookup_after_ms(suspicion_age_ms: f64) -> u64 {
+    // The age is finite and capped at the latency bound; the cast saturates anyway.
+    (suspicion_age_ms.ceil() as u64).max(EARLY_LOOKUP_MS)
 }
 
 /// Puts a payment no processor has back in the queue, retrying until Redis takes it.
@@ -433,4 +447,38 @@ fn record(context: &Context, taken: &TakenPayment) {
 async fn sleep_backoff(retries: u32) {
     let backoff_ms = (10u64 << retries.min(7)).min(RETRY_BACKOFF_MS_MAX);
     monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payment::Processor;
+    use router::{Health, HealthReport};
+
+    #[test]
+    fn early_lookups_wait_until_the_attempt_is_overdue() {
+        let settings = RouterSettings::for_fees(700, 1000);
+        let latency_max = settings.latency_max_ms as f64;
+        // (what the router expects of the processor, first lookup after ms)
+        let cases: [(Option<u64>, u64); 5] = [
+            (None, EARLY_LOOKUP_MS),               // nothing known: presumed fast
+            (Some(5), EARLY_LOOKUP_MS), // a fast processor: a hung attempt is asked at 500
+            (Some(320), EARLY_LOOKUP_MS), // 1.25 × 320 + 100 = 500
+            (Some(500), 725),           // the final's 500 ms phase
+            (Some(1000), settings.latency_max_ms), // 1000 ms: asked at the bound, not at 500/750
+        ];
+        for (expected_ms, first_ms) in cases {
+            let mut router = Router::new(settings);
+            if let Some(ms) = expected_ms {
+                let report = HealthReport {
+                    health: Health { failing: false, min_response_time: ms },
+                    polled_at_ms: 1_000,
+                };
+                router.apply(Processor::Default, Event::Reported(report), 1_000);
+            }
+            let age = router.suspicion_age_ms(Processor::Default, 1_001);
+            assert!(age <= latency_max, "{expected_ms:?}: capped at the bound");
+            assert_eq!(first_lookup_after_ms(age), first_ms, "{expected_ms:?}");
+        }
+    }
 }
