@@ -118,12 +118,10 @@ pub fn fee_basis_points(name: &str, default: &str) -> Result<u32, String> {
     let value = text(name, default);
     let bad =
         || format!("{name}={value:?} must be a fraction like 0.05 (at most 4 decimal places)");
-    let (whole, fraction) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
-    if whole != "0" || fraction.len() > 4 || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(bad());
+    match crate::number::parse_decimal(value.trim().as_bytes(), 4) {
+        Ok(basis_points) if basis_points < 10_000 => Ok(basis_points as u32),
+        _ => Err(bad()),
     }
-    let padded = format!("{fraction:0<4}");
-    padded.parse().map_err(|_| bad())
 }
 
 /// Builds the processors' TLS configuration: the webpki roots, plus the PEM file named by

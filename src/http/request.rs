@@ -32,6 +32,10 @@ pub enum Method {
     Other,
 }
 
+/// The most digits a `Content-Length` may have: anything longer is over every body limit anyway,
+/// so it is refused as invalid rather than read (`0000000003` included).
+pub const CONTENT_LENGTH_DIGITS_MAX: usize = 9;
+
 /// A complete request, borrowing from the connection's read buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request<'a> {
@@ -141,13 +145,13 @@ fn split_target(target: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// Digits only, no sign, no spaces, at most 9 digits (anything longer is over every limit anyway
-/// and must not overflow).
+/// Digits only, no sign, no spaces, at most [`CONTENT_LENGTH_DIGITS_MAX`] digits.
 fn parse_content_length(value: &[u8]) -> Result<usize, ParseError> {
-    if value.is_empty() || value.len() > 9 || !value.iter().all(u8::is_ascii_digit) {
+    if value.len() > CONTENT_LENGTH_DIGITS_MAX {
         return Err(ParseError::ContentLengthInvalid);
     }
-    Ok(value.iter().fold(0usize, |total, digit| total * 10 + usize::from(digit - b'0')))
+    let length = crate::number::parse_digits(value).ok_or(ParseError::ContentLengthInvalid)?;
+    usize::try_from(length).map_err(|_| ParseError::ContentLengthInvalid)
 }
 
 fn connection_keeps_alive(value: &[u8], default: bool) -> bool {

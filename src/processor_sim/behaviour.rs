@@ -8,9 +8,11 @@
 //! I/O.
 //!
 //! # Dependency rules
-//! std only.
+//! std and [`crate::number`]; no I/O.
 
 use std::{collections::VecDeque, time::Duration, time::Instant};
+
+use crate::number::parse_decimal;
 
 /// The routes of section 3 of the rules, decided from the method and the path alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,27 +179,22 @@ impl Fee {
     pub fn parse(text: &str) -> Result<Self, String> {
         let invalid =
             || format!("fee must be a decimal fraction in [0, 1) like 0.05, got {text:?}");
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-        let digits_only = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
-        if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) {
+        let units = parse_decimal(text.as_bytes(), FEE_SCALE_MAX).map_err(|_| invalid())?;
+        // A fee of 100% or more is not a fee.
+        if units >= 10u64.pow(FEE_SCALE_MAX) {
             return Err(invalid());
         }
-        if text.contains('.') && fraction.is_empty() {
-            return Err(invalid());
+        // The shortest exact form: `0.050` is 5 / 10^2.
+        let (mut numerator, mut scale) = (units, FEE_SCALE_MAX);
+        while scale > 0 && numerator % 10 == 0 {
+            numerator /= 10;
+            scale -= 1;
         }
-        // A fee of 100% or more is not a fee; this also keeps `whole` to zeros only.
-        if whole.bytes().any(|byte| byte != b'0') {
-            return Err(invalid());
-        }
-        let fraction = fraction.trim_end_matches('0');
-        let scale = u32::try_from(fraction.len()).map_err(|_| invalid())?;
-        if scale > FEE_SCALE_MAX {
-            return Err(invalid());
-        }
-        let numerator =
-            if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| invalid())? };
         assert!(numerator < 10u64.pow(scale).max(1));
-        let text = if fraction.is_empty() { "0".to_string() } else { format!("0.{fraction}") };
+        let text = match scale {
+            0 => "0".to_string(),
+            _ => format!("0.{numerator:0>width$}", width = scale as usize),
+        };
         Ok(Self { numerator, scale, text })
     }
 

@@ -115,11 +115,7 @@ fn read_line(buffer: &[u8], start: usize) -> Result<Option<(&[u8], usize)>, Repl
 }
 
 fn parse_integer(line: &[u8]) -> Result<i64, ReplyError> {
-    std::str::from_utf8(line)
-        .ok()
-        .and_then(|text| text.parse::<i64>().ok())
-        .filter(|_| !line.is_empty() && line[0] != b'+')
-        .ok_or(ReplyError::Malformed)
+    crate::number::parse_signed_digits(line).ok_or(ReplyError::Malformed)
 }
 
 /// Takes one checked reply off the front of `buffer`.
