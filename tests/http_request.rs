@@ -18,7 +18,8 @@
 
 use proptest::prelude::*;
 use rinha::http::request::{
-    parse_request, query_value, Method, ParseError, Request, BODY_BYTES_MAX, HEADERS_MAX,
+    parse_request, percent_decode, query_value, Method, ParseError, Request, BODY_BYTES_MAX,
+    HEADERS_MAX,
 };
 
 /// An owned copy of a parsed request, so results can be compared and stored.
@@ -398,6 +399,37 @@ fn query_value_table() {
     for (query, name, expected) in cases {
         let value = query_value(query.as_bytes(), name.as_bytes());
         assert_eq!(value, expected.map(str::as_bytes), "{name} in {query:?}");
+    }
+}
+
+#[test]
+fn percent_decode_table() {
+    /// A value, the room in the output, and what it decodes to.
+    type Case = (&'static [u8], usize, Option<&'static [u8]>);
+    let cases: &[Case] = &[
+        (b"2025-07-10T12%3A34%3a56.000Z", 64, Some(b"2025-07-10T12:34:56.000Z")),
+        (b"plain", 64, Some(b"plain")),
+        (b"", 64, Some(b"")),
+        (b"", 0, Some(b"")),
+        (b"%41%42", 2, Some(b"AB")),
+        (b"%00%ff%FF", 3, Some(b"\x00\xff\xff")),
+        // `+` stays a plus: no value we decode uses it for a space.
+        (b"a+b", 64, Some(b"a+b")),
+        // Decoded once: `%253A` is `%3A`, not `:`.
+        (b"%253A", 64, Some(b"%3A")),
+        (b"%", 64, None),
+        (b"%3", 64, None),
+        (b"%zz", 64, None),
+        (b"a%g1", 64, None),
+        (b"%3g", 64, None),
+        (b"%+3", 64, None),
+        (b"abc", 2, None),
+        (b"ab%41", 2, None),
+    ];
+    for (value, room, expected) in cases {
+        let mut out = vec![0u8; *room];
+        let decoded = percent_decode(value, &mut out).map(<[u8]>::to_vec);
+        assert_eq!(decoded, expected.map(<[u8]>::to_vec), "{:?}", String::from_utf8_lossy(value));
     }
 }
 

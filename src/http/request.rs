@@ -179,3 +179,35 @@ pub fn query_value<'a>(query: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         (key == name).then_some(value)
     })
 }
+
+/// Decodes the `%XX` escapes of a query value into `out`: the contest sends timestamps
+/// unencoded, but a client that encodes sends `:` as `%3A`. `+` is left alone: no value we read
+/// (a timestamp) contains one, so it never stands for a space here.
+///
+/// # Returns
+/// The decoded bytes, or `None` if an escape is malformed or the value does not fit in `out`.
+pub fn percent_decode<'a>(value: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
+    let (mut read, mut written) = (0, 0);
+    while read < value.len() {
+        let byte = match value[read] {
+            b'%' => {
+                let high = hex_digit(*value.get(read + 1)?)?;
+                let low = hex_digit(*value.get(read + 2)?)?;
+                read += 3;
+                high * 16 + low
+            }
+            byte => {
+                read += 1;
+                byte
+            }
+        };
+        *out.get_mut(written)? = byte;
+        written += 1;
+    }
+    assert!(written <= value.len());
+    Some(&out[..written])
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    (byte as char).to_digit(16).map(|digit| digit as u8)
+}
