@@ -10,6 +10,13 @@ use rinha::number::{
     parse_decimal, parse_digits, parse_signed_digits, DecimalError, DECIMAL_PLACES_MAX,
 };
 
+/// Asserts `parse` of every case's text gives the case's result.
+fn assert_table<T: PartialEq + std::fmt::Debug>(cases: &[(&str, T)], parse: impl Fn(&[u8]) -> T) {
+    for (text, expected) in cases {
+        assert_eq!(parse(text.as_bytes()), *expected, "{text:?}");
+    }
+}
+
 #[test]
 fn digits_table() {
     let cases: &[(&str, Option<u64>)] = &[
@@ -35,9 +42,7 @@ fn digits_table() {
         ("5,5", None),
         ("٣", None),
     ];
-    for (text, expected) in cases {
-        assert_eq!(parse_digits(text.as_bytes()), *expected, "{text:?}");
-    }
+    assert_table(cases, parse_digits);
 }
 
 #[test]
@@ -59,9 +64,7 @@ fn signed_digits_table() {
         ("- 1", None),
         ("1-", None),
     ];
-    for (text, expected) in cases {
-        assert_eq!(parse_signed_digits(text.as_bytes()), *expected, "{text:?}");
-    }
+    assert_table(cases, parse_signed_digits);
 }
 
 #[test]

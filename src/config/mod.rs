@@ -269,11 +269,13 @@ impl WorkerConfig {
         if config.threads == 0 || config.threads > 64 {
             return Err("WORKER_THREADS must be between 1 and 64".into());
         }
-        if config.settings.inflight_max == 0
-            || config.settings.take_batch_max == 0
-            || config.settings.take_rate_max == 0
-        {
-            return Err("WORKER_INFLIGHT_MAX, WORKER_TAKE_BATCH_MAX and WORKER_TAKE_RATE_MAX must be positive".into());
+        let positive = [
+            ("WORKER_INFLIGHT_MAX", config.settings.inflight_max),
+            ("WORKER_TAKE_BATCH_MAX", config.settings.take_batch_max),
+            ("WORKER_TAKE_RATE_MAX", config.settings.take_rate_max as usize),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("{name} must be positive"));
         }
         if config.settings.timeout_ms == 0
             || config.settings.settle_ms < config.settings.timeout_ms as i64
@@ -283,6 +285,22 @@ impl WorkerConfig {
             );
         }
         Ok(config)
+    }
+}
+
+/// Reads each case's variables with `read`, and asserts that it fails with a message that starts
+/// with the name of the case's first variable (the one at fault).
+///
+/// # Panics
+/// On the first case that is read, or whose message names another variable first.
+#[cfg(test)]
+pub(crate) fn assert_errors_name_the_variable<T: std::fmt::Debug>(
+    read: impl Fn(&Variables) -> Result<T, String>,
+    cases: &[&[(&str, &str)]],
+) {
+    for pairs in cases {
+        let error = read(&Variables::from_pairs(pairs)).unwrap_err();
+        assert!(error.starts_with(pairs[0].0), "{pairs:?} gave {error:?}");
     }
 }
 
@@ -386,40 +404,61 @@ mod tests {
 
     #[test]
     fn api_bad_values_name_the_variable() {
-        let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("API_LISTEN", "nowhere")], "API_LISTEN"),
-            (&[("API_THREADS", "two")], "API_THREADS"),
-            (&[("API_THREADS", "-1")], "API_THREADS"),
-            (&[("API_THREADS", "0")], "API_THREADS"),
-            (&[("API_THREADS", "65")], "API_THREADS"),
-            (&[("API_THREADS", "2"), ("API_LISTEN", "unix:/tmp/a.sock")], "API_THREADS"),
-            (&[("API_CPUS", "0,x")], "API_CPUS"),
-            (&[("REDIS_URL", "redis://")], "REDIS_URL"),
-        ];
-        for (pairs, variable) in cases {
-            let error = api(pairs).unwrap_err();
-            assert!(error.starts_with(variable), "{pairs:?} gave {error:?}");
-        }
+        assert_errors_name_the_variable(
+            ApiConfig::from_variables,
+            &[
+                &[("API_LISTEN", "nowhere")],
+                &[("API_THREADS", "two")],
+                &[("API_THREADS", "-1")],
+                &[("API_THREADS", "0")],
+                &[("API_THREADS", "65")],
+                &[("API_THREADS", "2"), ("API_LISTEN", "unix:/tmp/a.sock")],
+                &[("API_CPUS", "0,x")],
+                &[("REDIS_URL", "redis://")],
+            ],
+        );
+    }
+
+    /// The settings of a worker configuration that tests compare (TLS roots aside).
+    type WorkerSummary = (usize, Vec<usize>, [u32; 2], Endpoint, String, [String; 2], [usize; 3]);
+
+    fn summary(config: &WorkerConfig) -> (WorkerSummary, (u64, i64, RouterSettings)) {
+        let settings = &config.settings;
+        let hosts = settings.processors.clone().map(|origin| origin.host);
+        let bounds =
+            [settings.inflight_max, settings.take_batch_max, settings.take_rate_max as usize];
+        (
+            (
+                config.threads,
+                config.cpus.clone(),
+                config.fees_basis_points,
+                settings.redis.clone(),
+                settings.worker_id.clone(),
+                hosts,
+                bounds,
+            ),
+            (settings.timeout_ms, settings.settle_ms, settings.router),
+        )
     }
 
     #[test]
     fn worker_defaults_and_every_variable() {
-        let config = worker(&[]).unwrap();
-        assert_eq!((config.threads, config.cpus.len()), (1, 0));
-        assert_eq!(config.fees_basis_points, [500, 1500]);
-        let settings = &config.settings;
-        assert_eq!(settings.redis, Endpoint::Tcp("127.0.0.1:6379".to_string()));
-        assert_eq!(settings.worker_id, "worker-1");
-        assert_eq!(settings.processors[0].host, "127.0.0.1:8001");
-        assert_eq!(settings.processors[1].host, "127.0.0.1:8002");
-        assert_eq!(
-            (settings.inflight_max, settings.take_batch_max, settings.take_rate_max),
-            (2000, 100, 1500)
+        let tcp = |address: &str| Endpoint::Tcp(address.to_string());
+        let hosts = |default: &str, fallback: &str| [default.to_string(), fallback.to_string()];
+        let defaults = (
+            (
+                1,
+                vec![],
+                [500, 1500],
+                tcp("127.0.0.1:6379"),
+                "worker-1".to_string(),
+                hosts("127.0.0.1:8001", "127.0.0.1:8002"),
+                [2000, 100, 1500],
+            ),
+            (10_000, 20_000, RouterSettings::for_fees(500, 1500)),
         );
-        assert_eq!((settings.timeout_ms, settings.settle_ms), (10_000, 20_000));
-        assert_eq!(settings.router, RouterSettings::for_fees(500, 1500));
-
-        let config = worker(&[
+        assert_eq!(summary(&worker(&[]).unwrap()), defaults);
+        let every = worker(&[
             ("REDIS_URL", "unix:/tmp/redis.sock"),
             ("WORKER_ID", "worker-2"),
             ("WORKER_THREADS", "3"),
@@ -437,54 +476,51 @@ mod tests {
             ("HOLD_MAX_MS", "0"),
         ])
         .unwrap();
-        assert_eq!((config.threads, config.cpus), (3, vec![1]));
-        assert_eq!(config.fees_basis_points, [400, 2000]);
-        let settings = &config.settings;
-        assert_eq!(settings.redis, Endpoint::Unix("/tmp/redis.sock".into()));
-        assert_eq!(settings.worker_id, "worker-2");
-        assert_eq!(settings.processors[0].host, "default:8080");
-        assert_eq!(settings.processors[1].host, "fallback");
-        assert_eq!(
-            (settings.inflight_max, settings.take_batch_max, settings.take_rate_max),
-            (10, 5, 50)
-        );
-        assert_eq!((settings.timeout_ms, settings.settle_ms), (300, 400));
         let router = RouterSettings {
             latency_max_ms: 900,
             hold_max_ms: 0,
             ..RouterSettings::for_fees(400, 2000)
         };
-        assert_eq!(settings.router, router);
+        let expected = (
+            (
+                3,
+                vec![1],
+                [400, 2000],
+                Endpoint::Unix("/tmp/redis.sock".into()),
+                "worker-2".to_string(),
+                hosts("default:8080", "fallback"),
+                [10, 5, 50],
+            ),
+            (300, 400, router),
+        );
+        assert_eq!(summary(&every), expected);
     }
 
     #[test]
     fn worker_bad_values_name_the_variable() {
-        let cases: &[(&str, &str)] = &[
-            ("REDIS_URL", "nowhere"),
-            ("WORKER_THREADS", "0"),
-            ("WORKER_THREADS", "many"),
-            ("WORKER_CPUS", "a"),
-            ("PAYMENT_PROCESSOR_URL_DEFAULT", "ftp://x"),
-            ("PAYMENT_PROCESSOR_URL_FALLBACK", "fallback:8080"),
-            ("PROCESSOR_CA_FILE", "/nonexistent/ca.pem"),
-            ("DEFAULT_FEE", "5%"),
-            ("FALLBACK_FEE", "1.5"),
-            ("WORKER_INFLIGHT_MAX", "0"),
-            ("WORKER_INFLIGHT_MAX", "-1"),
-            ("WORKER_TAKE_BATCH_MAX", "0"),
-            ("WORKER_TAKE_RATE_MAX", "4294967296"),
-            ("PROCESSOR_TIMEOUT_MS", "0"),
-            ("PROCESSOR_TIMEOUT_MS", "30000"),
-            ("AMBIGUOUS_SETTLE_MS", "1e4"),
-            ("ROUTER_LATENCY_MAX_MS", "fast"),
-            ("HOLD_MAX_MS", "-1"),
-        ];
-        for (name, value) in cases {
-            let error = worker(&[(name, value)]).unwrap_err();
-            assert!(
-                error.contains(name),
-                "{name}={value:?} gave {error:?}, which does not name the variable"
-            );
-        }
+        assert_errors_name_the_variable(
+            WorkerConfig::from_variables,
+            &[
+                &[("REDIS_URL", "nowhere")],
+                &[("WORKER_THREADS", "0")],
+                &[("WORKER_THREADS", "many")],
+                &[("WORKER_CPUS", "a")],
+                &[("PAYMENT_PROCESSOR_URL_DEFAULT", "ftp://x")],
+                &[("PAYMENT_PROCESSOR_URL_FALLBACK", "fallback:8080")],
+                &[("PROCESSOR_CA_FILE", "/nonexistent/ca.pem")],
+                &[("DEFAULT_FEE", "5%")],
+                &[("FALLBACK_FEE", "1.5")],
+                &[("WORKER_INFLIGHT_MAX", "0")],
+                &[("WORKER_INFLIGHT_MAX", "-1")],
+                &[("WORKER_TAKE_BATCH_MAX", "0")],
+                &[("WORKER_TAKE_RATE_MAX", "0")],
+                &[("WORKER_TAKE_RATE_MAX", "4294967296")],
+                &[("PROCESSOR_TIMEOUT_MS", "0")],
+                &[("PROCESSOR_TIMEOUT_MS", "30000")],
+                &[("AMBIGUOUS_SETTLE_MS", "1e4")],
+                &[("ROUTER_LATENCY_MAX_MS", "fast")],
+                &[("HOLD_MAX_MS", "-1")],
+            ],
+        );
     }
 }

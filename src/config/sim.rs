@@ -151,22 +151,21 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable() {
-        let cases = [
-            ("SIM_LISTEN", "nowhere"),
-            ("SIM_FEE", "5%"),
-            ("SIM_FEE", "1.5"),
-            ("SIM_TOKEN", ""),
-            ("SIM_INFLIGHT_MAX", "0"),
-            ("SIM_INFLIGHT_MAX", "-1"),
-            ("SIM_QUEUE_MAX", "many"),
-            ("SIM_QUEUE_MAX", "1000000"),
-            ("SIM_HEALTH_WINDOW_MS", "0"),
-            ("SIM_HEALTH_QUEUE_MAX", "100000"),
-            ("SIM_FAULT", "sometimes"),
-        ];
-        for (name, value) in cases {
-            let message = config(&[(name, value)]).unwrap_err();
-            assert!(message.starts_with(name), "{name}={value:?} gave {message:?}");
-        }
+        super::super::assert_errors_name_the_variable(
+            SimConfig::from_variables,
+            &[
+                &[("SIM_LISTEN", "nowhere")],
+                &[("SIM_FEE", "5%")],
+                &[("SIM_FEE", "1.5")],
+                &[("SIM_TOKEN", "")],
+                &[("SIM_INFLIGHT_MAX", "0")],
+                &[("SIM_INFLIGHT_MAX", "-1")],
+                &[("SIM_QUEUE_MAX", "many")],
+                &[("SIM_QUEUE_MAX", "1000000")],
+                &[("SIM_HEALTH_WINDOW_MS", "0")],
+                &[("SIM_HEALTH_QUEUE_MAX", "100000")],
+                &[("SIM_FAULT", "sometimes")],
+            ],
+        );
     }
 }
