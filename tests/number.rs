@@ -10,61 +10,48 @@ use rinha::number::{
     parse_decimal, parse_digits, parse_signed_digits, DecimalError, DECIMAL_PLACES_MAX,
 };
 
-/// Asserts `parse` of every case's text gives the case's result.
-fn assert_table<T: PartialEq + std::fmt::Debug>(cases: &[(&str, T)], parse: impl Fn(&[u8]) -> T) {
-    for (text, expected) in cases {
-        assert_eq!(parse(text.as_bytes()), *expected, "{text:?}");
+#[test]
+fn digits_and_signed_digits_table() {
+    // (text, parse_digits, parse_signed_digits): every input goes through both parsers.
+    let cases: &[(&str, Option<u64>, Option<i64>)] = &[
+        ("0", Some(0), Some(0)),
+        ("7", Some(7), Some(7)),
+        ("007", Some(7), Some(7)),
+        ("1990", Some(1990), Some(1990)),
+        ("42", Some(42), Some(42)),
+        ("-0", None, Some(0)),
+        ("-1", None, Some(-1)),
+        ("-5", None, Some(-5)),
+        ("9223372036854775807", Some(i64::MAX as u64), Some(i64::MAX)),
+        ("9223372036854775808", Some(1 << 63), None),
+        ("-9223372036854775808", None, Some(i64::MIN)),
+        ("-9223372036854775809", None, None),
+        ("18446744073709551615", Some(u64::MAX), None),
+        ("00000000000000000000018446744073709551615", Some(u64::MAX), None),
+        // Overflow by one, and values that would wrap to a small number if unchecked.
+        ("18446744073709551616", None, None),
+        ("18446744073709551621", None, None),
+        ("-18446744073709551616", None, None),
+        ("99999999999999999999", None, None),
+        ("", None, None),
+        ("-", None, None),
+        ("+5", None, None),
+        ("--1", None, None),
+        ("- 1", None, None),
+        ("1-", None, None),
+        (" 5", None, None),
+        ("5 ", None, None),
+        ("1 0", None, None),
+        ("0x10", None, None),
+        ("1e3", None, None),
+        ("1.0", None, None),
+        ("5,5", None, None),
+        ("٣", None, None),
+    ];
+    for (text, digits, signed) in cases {
+        assert_eq!(parse_digits(text.as_bytes()), *digits, "digits of {text:?}");
+        assert_eq!(parse_signed_digits(text.as_bytes()), *signed, "signed digits of {text:?}");
     }
-}
-
-#[test]
-fn digits_table() {
-    let cases: &[(&str, Option<u64>)] = &[
-        ("0", Some(0)),
-        ("7", Some(7)),
-        ("007", Some(7)),
-        ("1990", Some(1990)),
-        ("18446744073709551615", Some(u64::MAX)),
-        ("00000000000000000000018446744073709551615", Some(u64::MAX)),
-        // Overflow by one, and a value that would wrap to a small number if unchecked.
-        ("18446744073709551616", None),
-        ("18446744073709551621", None),
-        ("99999999999999999999", None),
-        ("", None),
-        ("+5", None),
-        ("-5", None),
-        (" 5", None),
-        ("5 ", None),
-        ("1 0", None),
-        ("0x10", None),
-        ("1e3", None),
-        ("1.0", None),
-        ("5,5", None),
-        ("٣", None),
-    ];
-    assert_table(cases, parse_digits);
-}
-
-#[test]
-fn signed_digits_table() {
-    let cases: &[(&str, Option<i64>)] = &[
-        ("0", Some(0)),
-        ("-0", Some(0)),
-        ("42", Some(42)),
-        ("-1", Some(-1)),
-        ("9223372036854775807", Some(i64::MAX)),
-        ("-9223372036854775808", Some(i64::MIN)),
-        ("9223372036854775808", None),
-        ("-9223372036854775809", None),
-        ("-18446744073709551616", None),
-        ("", None),
-        ("-", None),
-        ("+1", None),
-        ("--1", None),
-        ("- 1", None),
-        ("1-", None),
-    ];
-    assert_table(cases, parse_signed_digits);
 }
 
 #[test]

@@ -288,22 +288,6 @@ impl WorkerConfig {
     }
 }
 
-/// Reads each case's variables with `read`, and asserts that it fails with a message that starts
-/// with the name of the case's first variable (the one at fault).
-///
-/// # Panics
-/// On the first case that is read, or whose message names another variable first.
-#[cfg(test)]
-pub(crate) fn assert_errors_name_the_variable<T: std::fmt::Debug>(
-    read: impl Fn(&Variables) -> Result<T, String>,
-    cases: &[&[(&str, &str)]],
-) {
-    for pairs in cases {
-        let error = read(&Variables::from_pairs(pairs)).unwrap_err();
-        assert!(error.starts_with(pairs[0].0), "{pairs:?} gave {error:?}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,23 +386,6 @@ mod tests {
         assert_eq!(config.redis, Endpoint::Unix("/r.sock".into()));
     }
 
-    #[test]
-    fn api_bad_values_name_the_variable() {
-        assert_errors_name_the_variable(
-            ApiConfig::from_variables,
-            &[
-                &[("API_LISTEN", "nowhere")],
-                &[("API_THREADS", "two")],
-                &[("API_THREADS", "-1")],
-                &[("API_THREADS", "0")],
-                &[("API_THREADS", "65")],
-                &[("API_THREADS", "2"), ("API_LISTEN", "unix:/tmp/a.sock")],
-                &[("API_CPUS", "0,x")],
-                &[("REDIS_URL", "redis://")],
-            ],
-        );
-    }
-
     /// The settings of a worker configuration that tests compare (TLS roots aside).
     type WorkerSummary = (usize, Vec<usize>, [u32; 2], Endpoint, String, [String; 2], [usize; 3]);
 
@@ -497,30 +464,55 @@ mod tests {
     }
 
     #[test]
-    fn worker_bad_values_name_the_variable() {
-        assert_errors_name_the_variable(
-            WorkerConfig::from_variables,
-            &[
-                &[("REDIS_URL", "nowhere")],
-                &[("WORKER_THREADS", "0")],
-                &[("WORKER_THREADS", "many")],
-                &[("WORKER_CPUS", "a")],
-                &[("PAYMENT_PROCESSOR_URL_DEFAULT", "ftp://x")],
-                &[("PAYMENT_PROCESSOR_URL_FALLBACK", "fallback:8080")],
-                &[("PROCESSOR_CA_FILE", "/nonexistent/ca.pem")],
-                &[("DEFAULT_FEE", "5%")],
-                &[("FALLBACK_FEE", "1.5")],
-                &[("WORKER_INFLIGHT_MAX", "0")],
-                &[("WORKER_INFLIGHT_MAX", "-1")],
-                &[("WORKER_TAKE_BATCH_MAX", "0")],
-                &[("WORKER_TAKE_RATE_MAX", "0")],
-                &[("WORKER_TAKE_RATE_MAX", "4294967296")],
-                &[("PROCESSOR_TIMEOUT_MS", "0")],
-                &[("PROCESSOR_TIMEOUT_MS", "30000")],
-                &[("AMBIGUOUS_SETTLE_MS", "1e4")],
-                &[("ROUTER_LATENCY_MAX_MS", "fast")],
-                &[("HOLD_MAX_MS", "-1")],
-            ],
-        );
+    fn bad_values_name_the_variable() {
+        type Read = fn(&Variables) -> Result<(), String>;
+        let api: Read = |variables| ApiConfig::from_variables(variables).map(drop);
+        let worker: Read = |variables| WorkerConfig::from_variables(variables).map(drop);
+        let sim: Read = |variables| sim::SimConfig::from_variables(variables).map(drop);
+        let cases: &[(Read, &[(&str, &str)])] = &[
+            (api, &[("API_LISTEN", "nowhere")]),
+            (api, &[("API_THREADS", "two")]),
+            (api, &[("API_THREADS", "-1")]),
+            (api, &[("API_THREADS", "0")]),
+            (api, &[("API_THREADS", "65")]),
+            (api, &[("API_THREADS", "2"), ("API_LISTEN", "unix:/tmp/a.sock")]),
+            (api, &[("API_CPUS", "0,x")]),
+            (api, &[("REDIS_URL", "redis://")]),
+            (worker, &[("REDIS_URL", "nowhere")]),
+            (worker, &[("WORKER_THREADS", "0")]),
+            (worker, &[("WORKER_THREADS", "many")]),
+            (worker, &[("WORKER_CPUS", "a")]),
+            (worker, &[("PAYMENT_PROCESSOR_URL_DEFAULT", "ftp://x")]),
+            (worker, &[("PAYMENT_PROCESSOR_URL_FALLBACK", "fallback:8080")]),
+            (worker, &[("PROCESSOR_CA_FILE", "/nonexistent/ca.pem")]),
+            (worker, &[("DEFAULT_FEE", "5%")]),
+            (worker, &[("FALLBACK_FEE", "1.5")]),
+            (worker, &[("WORKER_INFLIGHT_MAX", "0")]),
+            (worker, &[("WORKER_INFLIGHT_MAX", "-1")]),
+            (worker, &[("WORKER_TAKE_BATCH_MAX", "0")]),
+            (worker, &[("WORKER_TAKE_RATE_MAX", "0")]),
+            (worker, &[("WORKER_TAKE_RATE_MAX", "4294967296")]),
+            (worker, &[("PROCESSOR_TIMEOUT_MS", "0")]),
+            (worker, &[("PROCESSOR_TIMEOUT_MS", "30000")]),
+            (worker, &[("AMBIGUOUS_SETTLE_MS", "1e4")]),
+            (worker, &[("ROUTER_LATENCY_MAX_MS", "fast")]),
+            (worker, &[("HOLD_MAX_MS", "-1")]),
+            (sim, &[("SIM_LISTEN", "nowhere")]),
+            (sim, &[("SIM_FEE", "5%")]),
+            (sim, &[("SIM_FEE", "1.5")]),
+            (sim, &[("SIM_TOKEN", "")]),
+            (sim, &[("SIM_INFLIGHT_MAX", "0")]),
+            (sim, &[("SIM_INFLIGHT_MAX", "-1")]),
+            (sim, &[("SIM_QUEUE_MAX", "many")]),
+            (sim, &[("SIM_QUEUE_MAX", "1000000")]),
+            (sim, &[("SIM_HEALTH_WINDOW_MS", "0")]),
+            (sim, &[("SIM_HEALTH_QUEUE_MAX", "100000")]),
+            (sim, &[("SIM_FAULT", "sometimes")]),
+        ];
+        // The variable at fault is each case's first; the message must start with its name.
+        for (read, pairs) in cases {
+            let error = read(&Variables::from_pairs(pairs)).unwrap_err();
+            assert!(error.starts_with(pairs[0].0), "{pairs:?} gave {error:?}");
+        }
     }
 }

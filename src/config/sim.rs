@@ -149,23 +149,5 @@ mod tests {
         assert_eq!(config.settings.health_queue_max, 1);
     }
 
-    #[test]
-    fn errors_name_the_variable() {
-        super::super::assert_errors_name_the_variable(
-            SimConfig::from_variables,
-            &[
-                &[("SIM_LISTEN", "nowhere")],
-                &[("SIM_FEE", "5%")],
-                &[("SIM_FEE", "1.5")],
-                &[("SIM_TOKEN", "")],
-                &[("SIM_INFLIGHT_MAX", "0")],
-                &[("SIM_INFLIGHT_MAX", "-1")],
-                &[("SIM_QUEUE_MAX", "many")],
-                &[("SIM_QUEUE_MAX", "1000000")],
-                &[("SIM_HEALTH_WINDOW_MS", "0")],
-                &[("SIM_HEALTH_QUEUE_MAX", "100000")],
-                &[("SIM_FAULT", "sometimes")],
-            ],
-        );
-    }
+    // Bad values: `config::tests::bad_values_name_the_variable`, one table for every binary.
 }
