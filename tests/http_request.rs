@@ -511,10 +511,7 @@ proptest! {
         bytes in prop::collection::vec(any::<u8>(), 0..600),
         split in any::<prop::sample::Index>(),
     ) {
-        let whole = parse_owned(&bytes);
-        let split = split.index(bytes.len() + 1);
-        let prefix = parse_owned(&bytes[..split]);
-        prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
+        framing::assert_prefix_agrees(&bytes, split, parse_owned, &Ok(None))?;
     }
 
     #[test]
@@ -522,10 +519,7 @@ proptest! {
         bytes in prop::collection::vec(prop::sample::select(HTTP_NOISE.to_vec()), 0..400),
         split in any::<prop::sample::Index>(),
     ) {
-        let whole = parse_owned(&bytes);
-        let split = split.index(bytes.len() + 1);
-        let prefix = parse_owned(&bytes[..split]);
-        prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
+        framing::assert_prefix_agrees(&bytes, split, parse_owned, &Ok(None))?;
     }
 
     #[test]

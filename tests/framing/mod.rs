@@ -112,3 +112,23 @@ pub fn receive<T>(
     }
     (items, buffer.len())
 }
+
+/// The property every framing parser has on any input: the prefix of `bytes` cut at `split` (any
+/// point from empty to whole) parses to `incomplete` or to exactly what the whole parses to.
+///
+/// # Errors
+/// A proptest failure naming both results.
+pub fn assert_prefix_agrees<R: PartialEq + Debug>(
+    bytes: &[u8],
+    split: proptest::sample::Index,
+    parse: impl Fn(&[u8]) -> R,
+    incomplete: &R,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    let whole = parse(bytes);
+    let prefix = parse(&bytes[..split.index(bytes.len() + 1)]);
+    proptest::prop_assert!(
+        prefix == *incomplete || prefix == whole,
+        "prefix {prefix:?} whole {whole:?}"
+    );
+    Ok(())
+}
