@@ -83,7 +83,10 @@ pub fn parse_decimal(text: &[u8], places: u32) -> Result<u64, DecimalError> {
         Some(b'+' | b'-') => return Err(DecimalError::Sign),
         Some(_) => {}
     }
-    if text.iter().any(|byte| byte.eq_ignore_ascii_case(&b'e')) {
+    // A number in exponent form, as a JSON writer may print one; other text with an `e` in it
+    // is plain garbage.
+    let number_byte = |byte: &u8| byte.is_ascii_digit() || b".+-eE".contains(byte);
+    if text.iter().any(|byte| byte.eq_ignore_ascii_case(&b'e')) && text.iter().all(number_byte) {
         return Err(DecimalError::Exponent);
     }
     let (whole, fraction) = match text.iter().position(|byte| *byte == b'.') {

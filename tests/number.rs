@@ -117,6 +117,8 @@ fn decimals_table() {
         ("inf", 2, Err(Malformed)),
         ("5%", 2, Err(Malformed)),
         ("abc", 2, Err(Malformed)),
+        ("hello", 2, Err(Malformed)),
+        ("1e2x", 2, Err(Malformed)),
     ];
     for (text, places, expected) in cases {
         assert_eq!(parse_decimal(text.as_bytes(), *places), *expected, "{text:?} at {places}");
