@@ -13,12 +13,15 @@
 //! - [`worker`]: drains the queue, chooses a processor, calls it, records the outcome.
 //! - [`processor_sim`]: the project's stand-in for the official payment processor.
 //! - [`logger`]: the `log` facade's stderr back end, installed by the binaries.
+//! - [`number`] and [`backoff`]: pure leaves (std only) that any module may use: the one parser
+//!   of digits and decimals, and the one retry pause.
 //! - [`config`] and [`runtime`]: used by the binaries only; library code takes values as parameters
 //!   and never reads the environment.
 //!
 //! # Dependency rules
 //! `http` and `redis` use only monoio, httparse, redis-protocol and std. `payment` is std only. `api`
 //! and `worker` use `http`, `redis`, `store` and `payment`. `processor_sim` uses `http` and `payment`.
+//! Any module may use the pure leaves `number` and `backoff`, which use std only.
 //! State is per thread (`Rc<RefCell<_>>`); anything that crosses threads goes through Redis or an
 //! explicit channel.
 
@@ -26,9 +29,11 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod api;
+pub mod backoff;
 pub mod config;
 pub mod http;
 pub mod logger;
+pub mod number;
 pub mod payment;
 pub mod processor_sim;
 pub mod redis;

@@ -709,9 +709,10 @@ pub fn decode_processing(id: &[u8], value: &[u8]) -> Option<TakenPayment> {
     })
 }
 
+/// At most 18 digits, the codecs' documented bound (every 18-digit number fits in an `i64`).
 fn parse_decimal(text: &[u8]) -> Option<i64> {
-    if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
+    if text.len() > 18 {
         return None;
     }
-    Some(text.iter().fold(0i64, |total, digit| total * 10 + i64::from(digit - b'0')))
+    i64::try_from(crate::number::parse_digits(text)?).ok()
 }

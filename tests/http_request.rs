@@ -16,9 +16,16 @@
 //!   model (method, target, headers, version, body) parse to the model's values, and every split
 //!   point gives `Ok(None)` before the end.
 
+mod framing;
+
+use framing::{
+    assert_byte_at_a_time_equals_whole, assert_every_strict_prefix_is_incomplete,
+    assert_what_follows_is_ignored, cases, complete_inputs, receive,
+};
 use proptest::prelude::*;
 use rinha::http::request::{
-    parse_request, query_value, Method, ParseError, Request, BODY_BYTES_MAX, HEADERS_MAX,
+    parse_request, percent_decode, query_value, Method, ParseError, Request, BODY_BYTES_MAX,
+    HEADERS_MAX,
 };
 
 /// An owned copy of a parsed request, so results can be compared and stored.
@@ -104,21 +111,6 @@ fn check_case(input: &[u8], expected: Expected) {
         Expected::Incomplete => assert_eq!(result, Ok(None)),
         Expected::Error(error) => assert_eq!(result, Err(error)),
     }
-}
-
-macro_rules! cases {
-    ($($name:ident: $input:expr => $expected:expr;)*) => {
-        $(
-            #[test]
-            fn $name() {
-                check_case($input, $expected);
-            }
-        )*
-        /// Every input of the table, for the prefix and pipelining tests.
-        fn table() -> Vec<(&'static str, Vec<u8>)> {
-            vec![$((stringify!($name), $input.to_vec())),*]
-        }
-    };
 }
 
 cases! {
@@ -269,22 +261,14 @@ fn request_with_headers(count: usize) -> Vec<u8> {
 }
 
 /// The table inputs that hold one whole request.
-fn complete_table_inputs() -> Vec<(&'static str, Vec<u8>)> {
-    table().into_iter().filter(|(_, input)| matches!(parse_request(input), Ok(Some(_)))).collect()
+fn complete_table_inputs() -> Vec<framing::Case> {
+    let consumed = |input: &[u8]| parse_request(input).ok().flatten().map(|request| request.len);
+    complete_inputs(table(), consumed, 20)
 }
 
 #[test]
 fn every_strict_prefix_of_a_complete_request_is_incomplete() {
-    let mut checked = 0;
-    for (name, input) in complete_table_inputs() {
-        assert!(!input.is_empty());
-        for end in 0..input.len() {
-            assert_eq!(parse_owned(&input[..end]), Ok(None), "{name}: prefix of {end} bytes");
-        }
-        checked += 1;
-    }
-    // The filter above must not have emptied the table by accident.
-    assert!(checked >= 20, "only {checked} complete cases");
+    assert_every_strict_prefix_is_incomplete(&complete_table_inputs(), parse_owned, &Ok(None));
 }
 
 #[test]
@@ -296,39 +280,22 @@ fn the_large_cases_are_in_the_table_too() {
 
 #[test]
 fn a_complete_request_ignores_what_follows() {
-    for (name, input) in complete_table_inputs() {
-        let whole = parse_owned(&input).unwrap().unwrap();
-        let mut extended = input.to_vec();
-        extended.extend_from_slice(b"GARBAGE\x00\xff");
-        assert_eq!(parse_owned(&extended), Ok(Some(whole)), "{name}");
-    }
+    assert_what_follows_is_ignored(&complete_table_inputs(), b"GARBAGE\x00\xff", parse_owned);
 }
 
-/// Simulates a connection: bytes arrive in `chunks`, the buffer is parsed after each arrival, and
-/// every complete request is taken off its front. Returns the requests and the leftover bytes.
-fn receive(chunks: impl Iterator<Item = Vec<u8>>) -> (Vec<Parsed>, Vec<u8>) {
-    let mut buffer = Vec::new();
-    let mut requests = Vec::new();
-    for chunk in chunks {
-        buffer.extend_from_slice(&chunk);
-        while let Some(parsed) = parse_owned(&buffer).expect("valid stream") {
-            assert!(parsed.len > 0 && parsed.len <= buffer.len());
-            buffer.drain(..parsed.len);
-            requests.push(parsed);
-        }
-    }
-    (requests, buffer)
+/// Simulates a connection (see [`framing::receive`]): the requests and the leftover length.
+fn receive_requests(chunks: Vec<Vec<u8>>) -> (Vec<Parsed>, usize) {
+    let take = |buffer: &[u8]| {
+        let parsed = parse_owned(buffer).expect("valid stream")?;
+        let length = parsed.len;
+        Some((parsed, length))
+    };
+    receive(chunks, take)
 }
 
 #[test]
 fn byte_at_a_time_equals_whole() {
-    let inputs = complete_table_inputs();
-    let stream: Vec<u8> = inputs.iter().flat_map(|(_, input)| input.iter().copied()).collect();
-    let (whole, whole_left) = receive(std::iter::once(stream.clone()));
-    let (bytewise, bytewise_left) = receive(stream.iter().map(|byte| vec![*byte]));
-    assert_eq!(whole.len(), inputs.len());
-    assert_eq!(bytewise, whole);
-    assert!(whole_left.is_empty() && bytewise_left.is_empty());
+    assert_byte_at_a_time_equals_whole(&complete_table_inputs(), receive_requests);
 }
 
 #[test]
@@ -398,6 +365,37 @@ fn query_value_table() {
     for (query, name, expected) in cases {
         let value = query_value(query.as_bytes(), name.as_bytes());
         assert_eq!(value, expected.map(str::as_bytes), "{name} in {query:?}");
+    }
+}
+
+#[test]
+fn percent_decode_table() {
+    /// A value, the room in the output, and what it decodes to.
+    type Case = (&'static [u8], usize, Option<&'static [u8]>);
+    let cases: &[Case] = &[
+        (b"2025-07-10T12%3A34%3a56.000Z", 64, Some(b"2025-07-10T12:34:56.000Z")),
+        (b"plain", 64, Some(b"plain")),
+        (b"", 64, Some(b"")),
+        (b"", 0, Some(b"")),
+        (b"%41%42", 2, Some(b"AB")),
+        (b"%00%ff%FF", 3, Some(b"\x00\xff\xff")),
+        // `+` stays a plus: no value we decode uses it for a space.
+        (b"a+b", 64, Some(b"a+b")),
+        // Decoded once: `%253A` is `%3A`, not `:`.
+        (b"%253A", 64, Some(b"%3A")),
+        (b"%", 64, None),
+        (b"%3", 64, None),
+        (b"%zz", 64, None),
+        (b"a%g1", 64, None),
+        (b"%3g", 64, None),
+        (b"%+3", 64, None),
+        (b"abc", 2, None),
+        (b"ab%41", 2, None),
+    ];
+    for (value, room, expected) in cases {
+        let mut out = vec![0u8; *room];
+        let decoded = percent_decode(value, &mut out).map(<[u8]>::to_vec);
+        assert_eq!(decoded, expected.map(<[u8]>::to_vec), "{:?}", String::from_utf8_lossy(value));
     }
 }
 
@@ -513,10 +511,7 @@ proptest! {
         bytes in prop::collection::vec(any::<u8>(), 0..600),
         split in any::<prop::sample::Index>(),
     ) {
-        let whole = parse_owned(&bytes);
-        let split = split.index(bytes.len() + 1);
-        let prefix = parse_owned(&bytes[..split]);
-        prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
+        framing::assert_prefix_agrees(&bytes, split, parse_owned, &Ok(None))?;
     }
 
     #[test]
@@ -524,10 +519,7 @@ proptest! {
         bytes in prop::collection::vec(prop::sample::select(HTTP_NOISE.to_vec()), 0..400),
         split in any::<prop::sample::Index>(),
     ) {
-        let whole = parse_owned(&bytes);
-        let split = split.index(bytes.len() + 1);
-        let prefix = parse_owned(&bytes[..split]);
-        prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
+        framing::assert_prefix_agrees(&bytes, split, parse_owned, &Ok(None))?;
     }
 
     #[test]
@@ -557,9 +549,9 @@ proptest! {
         prop_assert_eq!(parse_owned(&bytes[..split]), Ok(None));
         // Receiving in two reads at that point gives the same single request.
         let reads = [bytes[..split].to_vec(), bytes[split..].to_vec()];
-        let (requests, left) = receive(reads.into_iter());
+        let (requests, left) = receive_requests(reads.to_vec());
         prop_assert_eq!(requests, vec![whole]);
-        prop_assert!(left.is_empty());
+        prop_assert_eq!(left, 0);
     }
 
     #[test]
@@ -570,11 +562,11 @@ proptest! {
         // Half of one more request stays incomplete.
         let extra = rendered[0].clone();
         stream.extend_from_slice(&extra[..cut.index(extra.len())]);
-        let (requests, left) = receive(std::iter::once(stream));
+        let (requests, left) = receive_requests(vec![stream]);
         prop_assert_eq!(requests.len(), models.len());
         for (request, bytes) in requests.iter().zip(&rendered) {
             prop_assert_eq!(request.len, bytes.len());
         }
-        prop_assert_eq!(left.len(), cut.index(extra.len()));
+        prop_assert_eq!(left, cut.index(extra.len()));
     }
 }

@@ -15,8 +15,14 @@
 //!   the same result as the whole; responses built from a model (status, framing, body) parse to
 //!   the model, and every strict prefix is incomplete.
 
+mod framing;
+
 use std::io;
 
+use framing::{
+    assert_byte_at_a_time_equals_whole, assert_every_strict_prefix_is_incomplete,
+    assert_what_follows_is_ignored, cases, complete_inputs, receive,
+};
 use proptest::prelude::*;
 use rinha::http::{
     client::{parse_response, Origin, ParsedResponse, RESPONSE_BODY_BYTES_MAX},
@@ -56,20 +62,6 @@ fn check_case(input: &[u8], expected: Expected) {
         Expected::Incomplete => assert_eq!(result, Ok(None)),
         Expected::Invalid => assert!(result.is_err(), "expected a refusal, got {result:?}"),
     }
-}
-
-macro_rules! cases {
-    ($($name:ident: $input:expr => $expected:expr;)*) => {
-        $(
-            #[test]
-            fn $name() {
-                check_case(&$input[..], $expected);
-            }
-        )*
-        fn table() -> Vec<(&'static str, Vec<u8>)> {
-            vec![$((stringify!($name), $input.to_vec())),*]
-        }
-    };
 }
 
 /// A 200 response with a chunked body: `tail` follows the head.
@@ -192,19 +184,20 @@ fn plus_signs_are_not_digits() {
     assert!(parse(&chunk_size).is_err(), "got {:?}", parse(&chunk_size));
 }
 
-fn complete_table_inputs() -> Vec<(&'static str, Vec<u8>)> {
-    table().into_iter().filter(|(_, input)| matches!(parse(input), Ok(Some(_)))).collect()
+fn complete_table_inputs() -> Vec<framing::Case> {
+    let consumed = |input: &[u8]| parse(input).ok().flatten().map(|parsed| parsed.len);
+    complete_inputs(table(), consumed, 18)
 }
 
 #[test]
 fn every_strict_prefix_of_a_complete_response_is_incomplete() {
-    let inputs = complete_table_inputs();
-    assert!(inputs.len() >= 18, "only {} complete cases", inputs.len());
-    for (name, input) in inputs {
-        for end in 0..input.len() {
-            assert_eq!(parse(&input[..end]), Ok(None), "{name}: prefix of {end} bytes");
-        }
-    }
+    assert_every_strict_prefix_is_incomplete(&complete_table_inputs(), parse, &Ok(None));
+}
+
+#[test]
+fn a_complete_response_ignores_what_follows() {
+    // Not a response: whatever follows is the next response's business.
+    assert_what_follows_is_ignored(&complete_table_inputs(), b"GARBAGE\x00\xff", parse);
 }
 
 #[test]
@@ -216,32 +209,15 @@ fn bodiless_statuses_ignore_what_follows() {
     assert!(parsed.body.is_empty());
 }
 
-/// A received response: status, body and length.
-type Received = (u16, Vec<u8>, usize);
-
-/// Takes every complete response off the front of a buffer that grows by `chunks`.
-fn receive(chunks: impl Iterator<Item = Vec<u8>>) -> (Vec<Received>, Vec<u8>) {
-    let mut buffer = Vec::new();
-    let mut responses = Vec::new();
-    for chunk in chunks {
-        buffer.extend_from_slice(&chunk);
-        while let Some(parsed) = parse(&buffer).expect("valid stream") {
-            responses.push((parsed.status, buffer[parsed.body.clone()].to_vec(), parsed.len));
-            buffer.drain(..parsed.len);
-        }
-    }
-    (responses, buffer)
-}
-
 #[test]
 fn byte_at_a_time_equals_whole() {
-    let inputs = complete_table_inputs();
-    let stream: Vec<u8> = inputs.iter().flat_map(|(_, input)| input.iter().copied()).collect();
-    let (whole, whole_left) = receive(std::iter::once(stream.clone()));
-    let (bytewise, bytewise_left) = receive(stream.iter().map(|byte| vec![*byte]));
-    assert_eq!(whole.len(), inputs.len());
-    assert_eq!(bytewise, whole);
-    assert!(whole_left.is_empty() && bytewise_left.is_empty());
+    // A received response: status, body and length.
+    let take = |buffer: &[u8]| {
+        let parsed = parse(buffer).expect("valid stream")?;
+        let received = (parsed.status, buffer[parsed.body.clone()].to_vec(), parsed.len);
+        Some((received, parsed.len))
+    };
+    assert_byte_at_a_time_equals_whole(&complete_table_inputs(), |chunks| receive(chunks, take));
 }
 
 #[test]
@@ -373,10 +349,7 @@ fn check_noise_after_head(
     let head_end = bytes.windows(4).position(|window| window == b"\r\n\r\n").unwrap() + 4;
     bytes.truncate(head_end);
     bytes.extend_from_slice(tail);
-    let whole = parse(&bytes);
-    let prefix = parse(&bytes[..split.index(bytes.len() + 1)]);
-    prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
-    Ok(())
+    framing::assert_prefix_agrees(&bytes, split, parse, &Ok(None))
 }
 
 proptest! {
@@ -387,9 +360,7 @@ proptest! {
         bytes in prop::collection::vec(any::<u8>(), 0..400),
         split in any::<prop::sample::Index>(),
     ) {
-        let whole = parse(&bytes);
-        let prefix = parse(&bytes[..split.index(bytes.len() + 1)]);
-        prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
+        framing::assert_prefix_agrees(&bytes, split, parse, &Ok(None))?;
     }
 
     #[test]

@@ -48,6 +48,16 @@ fn summary_text(client: &SimClient, from: Option<&str>, to: Option<&str>) -> Str
     response.text()
 }
 
+/// Posts payments `id(0)`, `id(1)` and `id(2)` of `amount`, all at one `requestedAt`; each must
+/// be accepted (`200`).
+fn post_three(client: &SimClient, amount: &str) {
+    for number in 0..3 {
+        let response =
+            client.post_payment(&id(number), amount, "2025-07-15T12:34:56.000Z").unwrap();
+        assert_status(&response, 200);
+    }
+}
+
 fn assert_status(response: &SimResponse, status: u16) {
     assert_eq!(response.status, status, "body: {}", response.text());
 }
@@ -344,11 +354,7 @@ fn delay_and_failure_report_was_and_is() {
 #[test]
 fn purge_empties_the_books() {
     let client = default_simulator();
-    for number in 0..3 {
-        let response =
-            client.post_payment(&id(number), "2.50", "2025-07-15T12:34:56.000Z").unwrap();
-        assert_status(&response, 200);
-    }
+    post_three(&client, "2.50");
     assert_eq!(client.summary(TOKEN, None, None).unwrap().total_requests, 3);
     let purged = client.purge(TOKEN).unwrap();
     assert_status(&purged, 200);
@@ -404,11 +410,7 @@ fn summary_bounds_are_inclusive_to_the_microsecond() {
 #[test]
 fn summary_fee_is_exact() {
     let client = default_simulator();
-    for number in 0..3 {
-        let response =
-            client.post_payment(&id(number), "19.90", "2025-07-15T12:34:56.000Z").unwrap();
-        assert_status(&response, 200);
-    }
+    post_three(&client, "19.90");
     // 59.70 * 0.05 = 2.985, rounded half up.
     assert_eq!(
         summary_text(&client, None, None),
@@ -416,11 +418,7 @@ fn summary_fee_is_exact() {
     );
     let fallback =
         simulator(SimSettings { fee: Fee::parse("0.07").unwrap(), ..SimSettings::default() });
-    for number in 0..3 {
-        let response =
-            fallback.post_payment(&id(number), "20.05", "2025-07-15T12:34:56.000Z").unwrap();
-        assert_status(&response, 200);
-    }
+    post_three(&fallback, "20.05");
     // 60.15 * 0.07 = 4.2105.
     assert_eq!(
         summary_text(&fallback, None, None),

@@ -18,7 +18,13 @@
 //!   `take_reply` gives back the model. `encode_command` followed by `take_reply` gives back the
 //!   arguments as an array of bulk strings.
 
+mod framing;
+
 use bytes::BytesMut;
+use framing::{
+    assert_byte_at_a_time_equals_whole, assert_every_strict_prefix_is_incomplete,
+    assert_what_follows_is_ignored, cases, complete_inputs,
+};
 use proptest::prelude::*;
 use rinha::redis::{
     command::{encode_command, ARGUMENTS_MAX},
@@ -170,21 +176,6 @@ fn simple_line(length: usize) -> Vec<u8> {
     out
 }
 
-macro_rules! cases {
-    ($($name:ident: $input:expr => $expected:expr;)*) => {
-        $(
-            #[test]
-            fn $name() {
-                check_case(&$input[..], $expected);
-            }
-        )*
-        /// Every input of the table, for the prefix and stream tests.
-        fn table() -> Vec<(&'static str, Vec<u8>)> {
-            vec![$((stringify!($name), $input.to_vec())),*]
-        }
-    };
-}
-
 cases! {
     simple_string: b"+OK\r\n" => Expected::Complete(Value::Simple(b"OK".to_vec()));
     empty_simple_string: b"+\r\n" => Expected::Complete(Value::Simple(Vec::new()));
@@ -292,33 +283,24 @@ fn error_text_that_is_not_utf8_is_malformed_for_take_reply() {
     assert_eq!(take_reply(&mut BytesMut::from(&input[..])), Err(ReplyError::Malformed));
 }
 
-fn valid_table_inputs() -> Vec<(&'static str, Vec<u8>)> {
-    table().into_iter().filter(|(_, input)| matches!(check_reply(input), Ok(Some(_)))).collect()
+fn valid_table_inputs() -> Vec<framing::Case> {
+    complete_inputs(table(), |input| check_reply(input).ok().flatten(), 15)
 }
 
 #[test]
 fn every_strict_prefix_of_a_valid_reply_is_incomplete() {
-    let inputs = valid_table_inputs();
-    assert!(inputs.len() >= 15, "only {} valid cases", inputs.len());
-    for (name, input) in inputs {
-        for end in 0..input.len() {
-            assert_eq!(check_reply(&input[..end]), Ok(None), "{name}: prefix of {end} bytes");
-        }
-    }
+    assert_every_strict_prefix_is_incomplete(&valid_table_inputs(), check_reply, &Ok(None));
 }
 
 #[test]
 fn a_valid_reply_ignores_what_follows() {
-    for (name, input) in valid_table_inputs() {
-        let mut extended = input.clone();
-        extended.extend_from_slice(b"?\n\r\xff");
-        assert_eq!(check_reply(&extended), Ok(Some(input.len())), "{name}");
-    }
+    assert_what_follows_is_ignored(&valid_table_inputs(), b"?\n\r\xff", check_reply);
 }
 
-/// Simulates a connection: `chunks` are appended to a `BytesMut` and every complete reply is taken
-/// off its front after each arrival. Returns the values and what is left.
-fn receive(chunks: impl Iterator<Item = Vec<u8>>) -> (Vec<Value>, BytesMut) {
+/// Simulates a connection: `chunks` are appended to one `BytesMut` and every complete reply is
+/// taken off its front by `take_reply` after each arrival (so a partial reply must be left in the
+/// buffer untouched). Returns the values and the length of what is left.
+fn receive(chunks: Vec<Vec<u8>>) -> (Vec<Value>, usize) {
     let mut buffer = BytesMut::new();
     let mut values = Vec::new();
     for chunk in chunks {
@@ -327,18 +309,12 @@ fn receive(chunks: impl Iterator<Item = Vec<u8>>) -> (Vec<Value>, BytesMut) {
             values.push(value_of(&reply));
         }
     }
-    (values, buffer)
+    (values, buffer.len())
 }
 
 #[test]
 fn byte_at_a_time_equals_whole() {
-    let inputs = valid_table_inputs();
-    let stream: Vec<u8> = inputs.iter().flat_map(|(_, input)| input.iter().copied()).collect();
-    let (whole, whole_left) = receive(std::iter::once(stream.clone()));
-    let (bytewise, bytewise_left) = receive(stream.iter().map(|byte| vec![*byte]));
-    assert_eq!(whole.len(), inputs.len());
-    assert_eq!(bytewise, whole);
-    assert!(whole_left.is_empty() && bytewise_left.is_empty());
+    assert_byte_at_a_time_equals_whole(&valid_table_inputs(), receive);
 }
 
 #[test]
@@ -421,9 +397,7 @@ proptest! {
         bytes in prop::collection::vec(any::<u8>(), 0..300),
         split in any::<prop::sample::Index>(),
     ) {
-        let whole = check_reply(&bytes);
-        let prefix = check_reply(&bytes[..split.index(bytes.len() + 1)]);
-        prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
+        framing::assert_prefix_agrees(&bytes, split, check_reply, &Ok(None))?;
         let _ = take_reply(&mut BytesMut::from(&bytes[..]));
     }
 
@@ -432,9 +406,7 @@ proptest! {
         bytes in prop::collection::vec(prop::sample::select(RESP_NOISE.to_vec()), 0..300),
         split in any::<prop::sample::Index>(),
     ) {
-        let whole = check_reply(&bytes);
-        let prefix = check_reply(&bytes[..split.index(bytes.len() + 1)]);
-        prop_assert!(prefix == Ok(None) || prefix == whole, "prefix {prefix:?} whole {whole:?}");
+        framing::assert_prefix_agrees(&bytes, split, check_reply, &Ok(None))?;
         let mut buffer = BytesMut::from(&bytes[..]);
         // Take replies until the stream fails or runs dry: the check-decode assertion inside
         // take_reply must hold for every reply the check accepts.
@@ -474,11 +446,11 @@ proptest! {
         let extra = frames[0].encoded();
         let kept = cut.index(extra.len());
         stream.extend_from_slice(&extra[..kept]);
-        let (values, left) = receive(std::iter::once(stream.clone()));
+        let (values, left) = receive(vec![stream.clone()]);
         let expected: Vec<Value> = frames.iter().map(Frame::value).collect();
         prop_assert_eq!(&values, &expected);
-        prop_assert_eq!(left.len(), kept);
-        let (bytewise, _) = receive(stream.iter().map(|byte| vec![*byte]));
+        prop_assert_eq!(left, kept);
+        let (bytewise, _) = receive(stream.iter().map(|byte| vec![*byte]).collect());
         prop_assert_eq!(bytewise, expected);
     }
 

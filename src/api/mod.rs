@@ -31,6 +31,7 @@ use std::{
 };
 
 use crate::{
+    backoff::Backoff,
     http::{
         request::Request,
         response::{self, write_json_with, write_text, Status},
@@ -206,6 +207,8 @@ fn withdraw(store: Store, correlation_id: CorrelationId) {
     monoio::spawn(async move {
         let started = Instant::now();
         let bound = Duration::from_millis(CANCEL_TRY_MS);
+        // A fixed pause: the wait for the connection above already spaces the tries.
+        let mut backoff = Backoff::new(10, 1, 10);
         while started.elapsed() < bound {
             match store.cancel(&correlation_id).await {
                 Ok(true) => {
@@ -223,7 +226,7 @@ withdrawn; it will be paid"
                 }
                 Err(_) => {
                     let _ = store.client().wait_connected(Duration::from_secs(1)).await;
-                    monoio::time::sleep(Duration::from_millis(10)).await;
+                    monoio::time::sleep(backoff.next_delay()).await;
                 }
             }
         }

@@ -1,6 +1,9 @@
 //! `GET /payments-summary` query parsing: `from` and `to`, optional, RFC 3339 timestamps.
 
-use crate::{http::request::query_value, payment::parse_timestamp_ms};
+use crate::{
+    http::request::{percent_decode, query_value},
+    payment::parse_timestamp_ms,
+};
 
 /// The longest bound accepted, after percent-decoding. `2025-07-10T12:34:56.123456789Z` is 30.
 const BOUND_BYTES_MAX: usize = 64;
@@ -48,38 +51,8 @@ pub fn parse_window(query: &[u8]) -> Result<SummaryWindow, WindowError> {
 fn parse_bound(value: Option<&[u8]>) -> Result<Option<i64>, ()> {
     let Some(value) = value.filter(|value| !value.is_empty()) else { return Ok(None) };
     let mut decoded = [0u8; BOUND_BYTES_MAX];
-    let length = percent_decode(value, &mut decoded).ok_or(())?;
-    parse_timestamp_ms(&decoded[..length]).map(Some).ok_or(())
-}
-
-/// Decodes `%XX` escapes (clients may encode `:` as `%3A`) into `out`; `None` if malformed or too
-/// long.
-fn percent_decode(value: &[u8], out: &mut [u8; BOUND_BYTES_MAX]) -> Option<usize> {
-    let (mut read, mut written) = (0, 0);
-    while read < value.len() {
-        if written == out.len() {
-            return None;
-        }
-        let byte = match value[read] {
-            b'%' => {
-                let high = hex_value(*value.get(read + 1)?)?;
-                let low = hex_value(*value.get(read + 2)?)?;
-                read += 3;
-                high * 16 + low
-            }
-            byte => {
-                read += 1;
-                byte
-            }
-        };
-        out[written] = byte;
-        written += 1;
-    }
-    Some(written)
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    (digit as char).to_digit(16).map(|value| value as u8)
+    let decoded = percent_decode(value, &mut decoded).ok_or(())?;
+    parse_timestamp_ms(decoded).map(Some).ok_or(())
 }
 
 #[cfg(test)]

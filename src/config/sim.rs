@@ -14,6 +14,7 @@
 //! An unset variable takes its default; a set but invalid one is an error naming the variable,
 //! so a typo in a compose file stops the simulator at start-up instead of changing its behaviour.
 
+use super::Variables;
 use crate::{
     http::stream::Endpoint,
     processor_sim::{
@@ -37,17 +38,21 @@ impl SimConfig {
     /// # Errors
     /// A message naming the first variable that is invalid.
     pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_variables(&Variables::from_env())
     }
 
-    /// As [`SimConfig::from_env`], with the variables looked up through `lookup` (for tests, which
+    /// As [`SimConfig::from_env`], with the variables read from `variables` (for tests, which
     /// must not change the process environment other tests read).
+    ///
+    /// Unlike the API and the worker, a variable set to a blank value is not a default here: it
+    /// is parsed, and refused if invalid (module doc).
     ///
     /// # Errors
     /// A message naming the first variable that is invalid.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub fn from_variables(variables: &Variables) -> Result<Self, String> {
         let defaults = SimSettings::default();
-        let text = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_string());
+        let text =
+            |name: &str, default: &str| variables.get(name).unwrap_or_else(|| default.to_string());
         let listen = Endpoint::parse(&text("SIM_LISTEN", "0.0.0.0:8080"))
             .map_err(|message| format!("SIM_LISTEN: {message}"))?;
         let fee = Fee::parse(&text("SIM_FEE", "0.05"))
@@ -55,10 +60,10 @@ impl SimConfig {
         let settings = SimSettings {
             fee,
             token: text("SIM_TOKEN", &defaults.token),
-            inflight_max: number(&lookup, "SIM_INFLIGHT_MAX", defaults.inflight_max)?,
-            queue_max: number(&lookup, "SIM_QUEUE_MAX", defaults.queue_max)?,
-            health_window_ms: number(&lookup, "SIM_HEALTH_WINDOW_MS", defaults.health_window_ms)?,
-            health_queue_max: number(&lookup, "SIM_HEALTH_QUEUE_MAX", defaults.health_queue_max)?,
+            inflight_max: number(variables, "SIM_INFLIGHT_MAX", defaults.inflight_max)?,
+            queue_max: number(variables, "SIM_QUEUE_MAX", defaults.queue_max)?,
+            health_window_ms: number(variables, "SIM_HEALTH_WINDOW_MS", defaults.health_window_ms)?,
+            health_queue_max: number(variables, "SIM_HEALTH_QUEUE_MAX", defaults.health_queue_max)?,
             fault: Fault::parse(&text("SIM_FAULT", defaults.fault.name()))
                 .map_err(|message| format!("SIM_FAULT: {message}"))?,
         };
@@ -69,11 +74,11 @@ impl SimConfig {
 
 /// A non-negative integer variable, or `default` when unset.
 fn number<T: std::str::FromStr>(
-    lookup: &impl Fn(&str) -> Option<String>,
+    variables: &Variables,
     name: &str,
     default: T,
 ) -> Result<T, String> {
-    match lookup(name) {
+    match variables.get(name) {
         None => Ok(default),
         Some(value) => value
             .trim()
@@ -102,14 +107,10 @@ fn variable_of(message: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<SimConfig, String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
-        SimConfig::from_lookup(|name| map.get(name).cloned())
+        SimConfig::from_variables(&Variables::from_pairs(pairs))
     }
 
     #[test]
@@ -148,24 +149,5 @@ mod tests {
         assert_eq!(config.settings.health_queue_max, 1);
     }
 
-    #[test]
-    fn errors_name_the_variable() {
-        let cases = [
-            ("SIM_LISTEN", "nowhere"),
-            ("SIM_FEE", "5%"),
-            ("SIM_FEE", "1.5"),
-            ("SIM_TOKEN", ""),
-            ("SIM_INFLIGHT_MAX", "0"),
-            ("SIM_INFLIGHT_MAX", "-1"),
-            ("SIM_QUEUE_MAX", "many"),
-            ("SIM_QUEUE_MAX", "1000000"),
-            ("SIM_HEALTH_WINDOW_MS", "0"),
-            ("SIM_HEALTH_QUEUE_MAX", "100000"),
-            ("SIM_FAULT", "sometimes"),
-        ];
-        for (name, value) in cases {
-            let message = config(&[(name, value)]).unwrap_err();
-            assert!(message.starts_with(name), "{name}={value:?} gave {message:?}");
-        }
-    }
+    // Bad values: `config::tests::bad_values_name_the_variable`, one table for every binary.
 }

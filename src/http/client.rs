@@ -26,6 +26,7 @@ use monoio::{
 use rustls::pki_types::ServerName;
 
 use super::{
+    request::CONTENT_LENGTH_DIGITS_MAX,
     stream::{Endpoint, Stream},
     tls::{TlsConfig, TlsStream},
 };
@@ -360,13 +361,12 @@ pub fn parse_response(buffer: &[u8]) -> io::Result<Option<ParsedResponse>> {
     let mut chunked = false;
     for header in response.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
-            let text = std::str::from_utf8(header.value).map_err(|_| invalid("content-length"))?;
-            let text = text.trim();
-            if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) || text.len() > 9
-            {
-                return Err(invalid("content-length"));
-            }
-            let length: usize = text.parse().map_err(|_| invalid("content-length"))?;
+            let text = header.value.trim_ascii();
+            let length = (text.len() <= CONTENT_LENGTH_DIGITS_MAX)
+                .then(|| crate::number::parse_digits(text))
+                .flatten()
+                .and_then(|length| usize::try_from(length).ok())
+                .ok_or_else(|| invalid("content-length"))?;
             if length > RESPONSE_BODY_BYTES_MAX || content_length.replace(length).is_some() {
                 return Err(invalid("content-length"));
             }

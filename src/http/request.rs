@@ -32,6 +32,10 @@ pub enum Method {
     Other,
 }
 
+/// The most digits a `Content-Length` may have: anything longer is over every body limit anyway,
+/// so it is refused as invalid rather than read (`0000000003` included).
+pub const CONTENT_LENGTH_DIGITS_MAX: usize = 9;
+
 /// A complete request, borrowing from the connection's read buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request<'a> {
@@ -141,13 +145,13 @@ fn split_target(target: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// Digits only, no sign, no spaces, at most 9 digits (anything longer is over every limit anyway
-/// and must not overflow).
+/// Digits only, no sign, no spaces, at most [`CONTENT_LENGTH_DIGITS_MAX`] digits.
 fn parse_content_length(value: &[u8]) -> Result<usize, ParseError> {
-    if value.is_empty() || value.len() > 9 || !value.iter().all(u8::is_ascii_digit) {
+    if value.len() > CONTENT_LENGTH_DIGITS_MAX {
         return Err(ParseError::ContentLengthInvalid);
     }
-    Ok(value.iter().fold(0usize, |total, digit| total * 10 + usize::from(digit - b'0')))
+    let length = crate::number::parse_digits(value).ok_or(ParseError::ContentLengthInvalid)?;
+    usize::try_from(length).map_err(|_| ParseError::ContentLengthInvalid)
 }
 
 fn connection_keeps_alive(value: &[u8], default: bool) -> bool {
@@ -174,4 +178,36 @@ pub fn query_value<'a>(query: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         };
         (key == name).then_some(value)
     })
+}
+
+/// Decodes the `%XX` escapes of a query value into `out`: the contest sends timestamps
+/// unencoded, but a client that encodes sends `:` as `%3A`. `+` is left alone: no value we read
+/// (a timestamp) contains one, so it never stands for a space here.
+///
+/// # Returns
+/// The decoded bytes, or `None` if an escape is malformed or the value does not fit in `out`.
+pub fn percent_decode<'a>(value: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
+    let (mut read, mut written) = (0, 0);
+    while read < value.len() {
+        let byte = match value[read] {
+            b'%' => {
+                let high = hex_digit(*value.get(read + 1)?)?;
+                let low = hex_digit(*value.get(read + 2)?)?;
+                read += 3;
+                high * 16 + low
+            }
+            byte => {
+                read += 1;
+                byte
+            }
+        };
+        *out.get_mut(written)? = byte;
+        written += 1;
+    }
+    assert!(written <= value.len());
+    Some(&out[..written])
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    (byte as char).to_digit(16).map(|digit| digit as u8)
 }

@@ -11,7 +11,7 @@
 //! - **Bounded.** A head that does not fit in [`READ_BUFFER_BYTES`] gets a `413` and a close; the
 //!   parser bounds headers and body; at most [`CONNECTIONS_MAX`] connections per thread.
 
-use std::{cell::Cell, future::Future, io, rc::Rc, time::Duration};
+use std::{cell::Cell, future::Future, io, rc::Rc};
 
 use monoio::{
     buf::IoBufMut,
@@ -23,6 +23,11 @@ use super::{
     response,
     stream::{Listener, Stream},
 };
+use crate::backoff::Backoff;
+
+/// Longest pause between failed accepts (ms): short, because a failed accept (file descriptors
+/// exhausted) clears as soon as a connection closes.
+const ACCEPT_BACKOFF_MS_MAX: u64 = 100;
 
 /// Per-connection read buffer. A request head plus the largest body must fit; real heads are
 /// under 1 KiB, so this leaves room for several pipelined requests.
@@ -74,11 +79,11 @@ pub trait Handler: 'static {
 /// bounded backoff rather than ending the server.
 pub async fn serve<H: Handler>(listener: Listener, handler: Rc<H>) {
     let open_connections = Rc::new(Cell::new(0usize));
-    let mut backoff_ms = 1u64;
+    let mut backoff = Backoff::new(1, 2, ACCEPT_BACKOFF_MS_MAX);
     loop {
         match listener.accept().await {
             Ok(stream) => {
-                backoff_ms = 1;
+                backoff.reset();
                 if open_connections.get() >= CONNECTIONS_MAX {
                     log::warn!("connection limit reached; closing new one");
                     drop(stream);
@@ -96,8 +101,7 @@ pub async fn serve<H: Handler>(listener: Listener, handler: Rc<H>) {
             }
             Err(error) => {
                 log::warn!("accept failed: {error}; retrying");
-                monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
-                backoff_ms = (backoff_ms * 2).min(100);
+                monoio::time::sleep(backoff.next_delay()).await;
             }
         }
     }

@@ -8,9 +8,11 @@
 //! I/O.
 //!
 //! # Dependency rules
-//! std only.
+//! std, the HTTP layer's [`Method`] (a plain enum) and [`crate::number`]; no I/O.
 
 use std::{collections::VecDeque, time::Duration, time::Instant};
+
+use crate::{http::request::Method, number::parse_decimal};
 
 /// The routes of section 3 of the rules, decided from the method and the path alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,39 +45,25 @@ pub enum Route<'a> {
     NotFound,
 }
 
-/// The request methods routing distinguishes (a copy of the HTTP layer's, so this module stays
-/// std only and its tests need no request).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RouteMethod {
-    /// `GET`.
-    Get,
-    /// `POST`.
-    Post,
-    /// `PUT`.
-    Put,
-    /// Anything else.
-    Other,
-}
-
 /// Decides the route of a request.
 ///
 /// A path matches first and the method second, so a known path with an unexpected method gives
 /// [`Route::MethodNotAllowed`] rather than [`Route::NotFound`].
-pub fn route(method: RouteMethod, path: &[u8]) -> Route<'_> {
+pub fn route(method: Method, path: &[u8]) -> Route<'_> {
     let (expected, matched) = match path {
-        b"/payments" => (RouteMethod::Post, Route::CreatePayment),
-        b"/payments/service-health" => (RouteMethod::Get, Route::ServiceHealth),
-        b"/admin/payments-summary" => (RouteMethod::Get, Route::AdminSummary),
-        b"/admin/configurations/token" => (RouteMethod::Put, Route::SetToken),
-        b"/admin/configurations/delay" => (RouteMethod::Put, Route::SetDelay),
-        b"/admin/configurations/failure" => (RouteMethod::Put, Route::SetFailure),
-        b"/admin/configurations/fault" => (RouteMethod::Put, Route::SetFault),
-        b"/admin/payment-ids" => (RouteMethod::Get, Route::PaymentIds),
-        b"/admin/purge-payments" => (RouteMethod::Post, Route::Purge),
+        b"/payments" => (Method::Post, Route::CreatePayment),
+        b"/payments/service-health" => (Method::Get, Route::ServiceHealth),
+        b"/admin/payments-summary" => (Method::Get, Route::AdminSummary),
+        b"/admin/configurations/token" => (Method::Put, Route::SetToken),
+        b"/admin/configurations/delay" => (Method::Put, Route::SetDelay),
+        b"/admin/configurations/failure" => (Method::Put, Route::SetFailure),
+        b"/admin/configurations/fault" => (Method::Put, Route::SetFault),
+        b"/admin/payment-ids" => (Method::Get, Route::PaymentIds),
+        b"/admin/purge-payments" => (Method::Post, Route::Purge),
         _ => match path.strip_prefix(b"/payments/") {
             // One segment only: `/payments/a/b` is no route of the processor.
             Some(id) if !id.is_empty() && !id.contains(&b'/') => {
-                (RouteMethod::Get, Route::GetPayment(id))
+                (Method::Get, Route::GetPayment(id))
             }
             _ => return Route::NotFound,
         },
@@ -177,27 +165,22 @@ impl Fee {
     pub fn parse(text: &str) -> Result<Self, String> {
         let invalid =
             || format!("fee must be a decimal fraction in [0, 1) like 0.05, got {text:?}");
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-        let digits_only = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
-        if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) {
+        let units = parse_decimal(text.as_bytes(), FEE_SCALE_MAX).map_err(|_| invalid())?;
+        // A fee of 100% or more is not a fee.
+        if units >= 10u64.pow(FEE_SCALE_MAX) {
             return Err(invalid());
         }
-        if text.contains('.') && fraction.is_empty() {
-            return Err(invalid());
+        // The shortest exact form: `0.050` is 5 / 10^2.
+        let (mut numerator, mut scale) = (units, FEE_SCALE_MAX);
+        while scale > 0 && numerator % 10 == 0 {
+            numerator /= 10;
+            scale -= 1;
         }
-        // A fee of 100% or more is not a fee; this also keeps `whole` to zeros only.
-        if whole.bytes().any(|byte| byte != b'0') {
-            return Err(invalid());
-        }
-        let fraction = fraction.trim_end_matches('0');
-        let scale = u32::try_from(fraction.len()).map_err(|_| invalid())?;
-        if scale > FEE_SCALE_MAX {
-            return Err(invalid());
-        }
-        let numerator =
-            if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| invalid())? };
         assert!(numerator < 10u64.pow(scale).max(1));
-        let text = if fraction.is_empty() { "0".to_string() } else { format!("0.{fraction}") };
+        let text = match scale {
+            0 => "0".to_string(),
+            _ => format!("0.{numerator:0>width$}", width = scale as usize),
+        };
         Ok(Self { numerator, scale, text })
     }
 
@@ -286,49 +269,15 @@ impl HealthLimiter {
     }
 }
 
-/// Decodes `%XX` escapes of a query value into `out` (timestamps arrive unencoded from the
-/// contest, but `%3A` from clients that encode). `+` is left alone: no timestamp contains one.
-///
-/// # Returns
-/// The decoded bytes, or `None` if an escape is malformed or the value does not fit in `out`.
-pub fn percent_decode<'a>(value: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
-    let mut read = 0;
-    let mut written = 0;
-    while read < value.len() {
-        let byte = if value[read] == b'%' {
-            let high = hex_digit(*value.get(read + 1)?)?;
-            let low = hex_digit(*value.get(read + 2)?)?;
-            read += 3;
-            high * 16 + low
-        } else {
-            read += 1;
-            value[read - 1]
-        };
-        *out.get_mut(written)? = byte;
-        written += 1;
-    }
-    assert!(written <= value.len());
-    Some(&out[..written])
-}
-
-fn hex_digit(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn routes_every_path_and_method() {
+        use Method::*;
         use Route::*;
-        use RouteMethod::*;
-        let cases: &[(RouteMethod, &[u8], Route<'_>)] = &[
+        let cases: &[(Method, &[u8], Route<'_>)] = &[
             (Post, b"/payments", CreatePayment),
             (Get, b"/payments", MethodNotAllowed),
             (Get, b"/payments/service-health", ServiceHealth),
@@ -464,20 +413,5 @@ mod tests {
         for index in 0..5u32 {
             assert_eq!(limiter.admit(start + index * window()), Admission::Now);
         }
-    }
-
-    #[test]
-    fn percent_decoding() {
-        let mut out = [0u8; 64];
-        let decoded = percent_decode(b"2025-07-10T12%3A34%3a56.000Z", &mut out).unwrap();
-        assert_eq!(decoded, b"2025-07-10T12:34:56.000Z");
-        let mut out = [0u8; 64];
-        assert_eq!(percent_decode(b"plain", &mut out).unwrap(), b"plain");
-        for bad in [&b"%"[..], b"%3", b"%zz", b"a%g1"] {
-            let mut out = [0u8; 64];
-            assert_eq!(percent_decode(bad, &mut out), None);
-        }
-        let mut small = [0u8; 2];
-        assert_eq!(percent_decode(b"abc", &mut small), None);
     }
 }

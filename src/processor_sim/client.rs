@@ -324,16 +324,9 @@ fn json_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
-/// `123.45` -> 12345, exactly; at most two decimal places.
+/// `123.45` -> 12345, exactly; at most two decimal places (see [`crate::number::parse_decimal`]).
 pub fn decimal_to_cents(text: &str) -> Option<u64> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() || fraction.len() > 2 || !fraction.bytes().all(|byte| byte.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: u64 = whole.parse().ok()?;
-    let fraction: u64 = format!("{fraction:0<2}").parse().ok()?;
-    whole.checked_mul(100)?.checked_add(fraction)
+    crate::number::parse_decimal(text.as_bytes(), 2).ok()
 }
 
 #[cfg(test)]

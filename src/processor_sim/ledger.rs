@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::payment::CorrelationId;
+use crate::payment::{CorrelationId, Totals};
 
 /// The most payments kept between purges. The final test records about 90,000 per processor, so
 /// this is ten final runs without a purge, at about 100 bytes each (100 MB at worst).
@@ -38,15 +38,6 @@ pub enum InsertError {
     Duplicate,
     /// [`PAYMENTS_MAX`] reached: the simulator refuses as a failing processor would (`500`).
     Full,
-}
-
-/// Count and sum of the payments inside a summary's bounds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LedgerTotals {
-    /// Number of payments.
-    pub requests: u64,
-    /// Sum of their amounts, in cents.
-    pub amount_cents: u64,
 }
 
 /// The recorded payments.
@@ -115,10 +106,10 @@ impl Ledger {
     ///
     /// A scan: the summary is asked once every few seconds and the ledger holds about 100,000
     /// payments, well under a millisecond, which does not justify a second, ordered index.
-    pub fn totals(&self, from_us: Option<i64>, to_us: Option<i64>) -> LedgerTotals {
+    pub fn totals(&self, from_us: Option<i64>, to_us: Option<i64>) -> Totals {
         let from_us = from_us.unwrap_or(i64::MIN);
         let to_us = to_us.unwrap_or(i64::MAX);
-        let mut totals = LedgerTotals::default();
+        let mut totals = Totals::default();
         for payment in self.payments.values() {
             if from_us <= payment.requested_at_us && payment.requested_at_us <= to_us {
                 totals.requests += 1;
@@ -183,7 +174,7 @@ mod tests {
         ledger.insert(id(1), payment(100, 10)).unwrap();
         ledger.purge();
         assert!(ledger.is_empty());
-        assert_eq!(ledger.totals(None, None), LedgerTotals::default());
+        assert_eq!(ledger.totals(None, None), Totals::default());
         assert_eq!(ledger.insert(id(1), payment(100, 10)), Ok(()));
     }
 }

@@ -39,13 +39,13 @@ use std::{
 use serde::Deserialize;
 
 use self::{
-    behaviour::{percent_decode, route, Admission, Fault, Fee, HealthLimiter, Route, RouteMethod},
+    behaviour::{route, Admission, Fault, Fee, HealthLimiter, Route},
     ledger::{InsertError, Ledger, StoredPayment},
     limiter::ConcurrencyLimiter,
 };
 use crate::{
     http::{
-        request::{query_value, Method, Request, BODY_BYTES_MAX},
+        request::{percent_decode, query_value, Request, BODY_BYTES_MAX},
         response::{
             write_json, write_json_with, write_text, Status, METHOD_NOT_ALLOWED, NOT_FOUND,
             NO_CONTENT,
@@ -579,13 +579,7 @@ impl Simulator {
 
 impl Handler for Simulator {
     async fn handle(&self, request: &Request<'_>, body: &[u8], out: &mut Vec<u8>) -> Next {
-        let method = match request.method {
-            Method::Get => RouteMethod::Get,
-            Method::Post => RouteMethod::Post,
-            Method::Put => RouteMethod::Put,
-            Method::Other => RouteMethod::Other,
-        };
-        let route = route(method, request.path);
+        let route = route(request.method, request.path);
         let admin = matches!(
             route,
             Route::AdminSummary

@@ -41,7 +41,10 @@ use super::{
     command::{encode_command, ARGUMENTS_MAX},
     reply::{take_reply, Reply},
 };
-use crate::http::stream::{Endpoint, Stream};
+use crate::{
+    backoff::Backoff,
+    http::stream::{Endpoint, Stream},
+};
 
 /// Bytes reserved in the read buffer before each read.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
@@ -279,23 +282,22 @@ impl Client {
 /// Connects, loads scripts, runs the reader and writer until the connection fails, then
 /// reconnects with backoff. Runs for the life of the thread.
 async fn supervise(client: Client, endpoint: Endpoint, scripts: &'static [&'static str]) {
-    let mut backoff_ms = 1u64;
+    let mut backoff = Backoff::new(1, 2, RECONNECT_BACKOFF_MS_MAX);
     loop {
         match connect(&endpoint, scripts).await {
             Ok((stream, read_buffer, shas)) => {
-                backoff_ms = 1;
+                backoff.reset();
                 log::info!("redis connected at {endpoint}");
                 let error = run_connection(&client, stream, read_buffer, shas).await;
                 log::warn!("redis connection failed: {error}; reconnecting");
             }
             Err(error) => {
-                if backoff_ms >= RECONNECT_BACKOFF_MS_MAX {
+                if backoff.is_at_cap() {
                     log::warn!("redis at {endpoint} unreachable: {error}");
                 }
             }
         }
-        monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
-        backoff_ms = (backoff_ms * 2).min(RECONNECT_BACKOFF_MS_MAX);
+        monoio::time::sleep(backoff.next_delay()).await;
     }
 }
 

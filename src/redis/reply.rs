@@ -54,14 +54,9 @@ fn check_at(buffer: &[u8], start: usize, depth: usize) -> Result<Option<usize>, 
         b'+' | b'-' => Ok(Some(after_line)),
         b':' => parse_integer(line).map(|_| Some(after_line)),
         b'$' => {
-            let length = parse_integer(line)?;
-            if length == -1 {
+            let Some(length) = parse_length(line, BULK_BYTES_MAX)? else {
                 return Ok(Some(after_line));
-            }
-            let length = usize::try_from(length).map_err(|_| ReplyError::Malformed)?;
-            if length > BULK_BYTES_MAX {
-                return Err(ReplyError::TooLong);
-            }
+            };
             let end = after_line + length;
             if buffer.len() < end + 2 {
                 return Ok(None);
@@ -72,14 +67,9 @@ fn check_at(buffer: &[u8], start: usize, depth: usize) -> Result<Option<usize>, 
             Ok(Some(end + 2))
         }
         b'*' => {
-            let count = parse_integer(line)?;
-            if count == -1 {
+            let Some(count) = parse_length(line, ARRAY_LEN_MAX)? else {
                 return Ok(Some(after_line));
-            }
-            let count = usize::try_from(count).map_err(|_| ReplyError::Malformed)?;
-            if count > ARRAY_LEN_MAX {
-                return Err(ReplyError::TooLong);
-            }
+            };
             if count > 0 && depth + 1 > DEPTH_MAX {
                 return Err(ReplyError::TooDeep);
             }
@@ -114,12 +104,27 @@ fn read_line(buffer: &[u8], start: usize) -> Result<Option<(&[u8], usize)>, Repl
     }
 }
 
+/// The length of a bulk string or array (`$` or `*` line), at most `length_max`.
+///
+/// # Returns
+/// `None` for `-1`, the null bulk string or array.
+///
+/// # Errors
+/// `Malformed` for any other negative or non-integer length, `TooLong` past `length_max`.
+fn parse_length(line: &[u8], length_max: usize) -> Result<Option<usize>, ReplyError> {
+    let length = parse_integer(line)?;
+    if length == -1 {
+        return Ok(None);
+    }
+    let length = usize::try_from(length).map_err(|_| ReplyError::Malformed)?;
+    if length > length_max {
+        return Err(ReplyError::TooLong);
+    }
+    Ok(Some(length))
+}
+
 fn parse_integer(line: &[u8]) -> Result<i64, ReplyError> {
-    std::str::from_utf8(line)
-        .ok()
-        .and_then(|text| text.parse::<i64>().ok())
-        .filter(|_| !line.is_empty() && line[0] != b'+')
-        .ok_or(ReplyError::Malformed)
+    crate::number::parse_signed_digits(line).ok_or(ReplyError::Malformed)
 }
 
 /// Takes one checked reply off the front of `buffer`.

@@ -28,6 +28,7 @@ use std::{
 };
 
 use crate::{
+    backoff::Backoff,
     http::{client::Origin, stream::Endpoint, tls::TlsConfig},
     payment::unix_ms,
     redis::Client,
@@ -77,8 +78,12 @@ const FULL_POLL_MS: u64 = 2;
 /// Pause while the router holds payments (both processors unusable) (ms).
 const HOLD_POLL_MS: u64 = 10;
 
-/// Longest pause between retries of one payment (ms).
+/// Longest pause between retries of one payment, or of a failing take (ms).
 const RETRY_BACKOFF_MS_MAX: u64 = 1000;
+
+/// The pauses between retries of one payment's store call or processor attempt: 20 ms, doubling
+/// up to [`RETRY_BACKOFF_MS_MAX`].
+const RETRY_BACKOFF: Backoff = Backoff::new(20, 2, RETRY_BACKOFF_MS_MAX);
 
 /// How long a retry loop waits for Redis to come back after a connection error.
 const RETRY_BOUND: Duration = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
@@ -216,7 +221,7 @@ async fn dispatch(
     take_rate_max: u32,
 ) {
     let mut batch = Vec::with_capacity(take_batch_max);
-    let mut error_backoff_ms = 1;
+    let mut error_backoff = Backoff::new(1, 2, RETRY_BACKOFF_MS_MAX);
     // Tokens are payments; the bucket holds at most one batch, refilled at take_rate_max per second.
     let mut tokens = take_batch_max as f64;
     let mut refilled_at = std::time::Instant::now();
@@ -253,7 +258,7 @@ async fn dispatch(
             .take(&context.processing_key, count, processor, now, accepted_by_ms, &mut batch)
             .await;
         match taken {
-            Ok(()) => error_backoff_ms = 1,
+            Ok(()) => error_backoff.reset(),
             Err(StoreError::Redis(error)) => {
                 // Nothing was taken (a lost reply is settled inside `take`): take again as soon
                 // as Redis is back.
@@ -263,8 +268,7 @@ async fn dispatch(
             }
             Err(error) => {
                 log::warn!("take failed: {error}");
-                monoio::time::sleep(Duration::from_millis(error_backoff_ms)).await;
-                error_backoff_ms = (error_backoff_ms * 2).min(RETRY_BACKOFF_MS_MAX);
+                monoio::time::sleep(error_backoff.next_delay()).await;
                 continue;
             }
         }
@@ -302,14 +306,9 @@ async fn restamp(context: &Context, batch: &mut [TakenPayment]) {
     );
     for taken in batch.iter_mut() {
         taken.requested_at_ms = fresh_ms;
-        let mut retries = 0;
-        while let Err(error) = context.store.stamp(&context.processing_key, taken).await {
-            log::warn!("stamp failed: {error}; retrying");
-            retries += 1;
-            if !context.store.reconnected_after(&error, RETRY_BOUND).await {
-                sleep_backoff(retries).await;
-            }
-        }
+        let taken = &*taken;
+        let stamp = move || context.store.stamp(&context.processing_key, taken);
+        retry_until_stored(&context.store, RETRY_BACKOFF, RETRY_BOUND, &"stamp", stamp).await;
     }
 }
 
@@ -326,7 +325,7 @@ async fn settle(
     first_attempt: Attempt,
 ) {
     let processor = taken.processor;
-    let mut retries: u32 = 0;
+    let mut backoff = RETRY_BACKOFF;
     let mut registered = Some(first_attempt);
     loop {
         let attempt = match registered.take() {
@@ -348,8 +347,7 @@ async fn settle(
             debug_assert!(outcome.is_definitely_not_recorded());
             return requeue(context, &taken).await;
         };
-        retries = retries.saturating_add(1);
-        sleep_backoff(retries).await;
+        monoio::time::sleep(backoff.next_delay()).await;
         match context.processors[processor.index()].lookup(&taken.payment, context.timeout).await {
             LookupOutcome::Found => return record(context, &taken),
             LookupOutcome::NotFound if now_ms() - since_ms >= context.settle_ms => {
@@ -428,12 +426,35 @@ fn first_lookup_after_ms(suspicion_age_ms: f64) -> u64 {
 /// Puts a payment no processor has back in the queue, retrying until Redis takes it.
 async fn requeue(context: &Context, taken: &TakenPayment) {
     bump(&context.counters.requeued, 1);
-    let mut retries = 0;
-    while let Err(error) = context.store.requeue(&context.processing_key, taken).await {
-        log::warn!("requeue failed: {error}; retrying");
-        retries += 1;
-        if !context.store.reconnected_after(&error, RETRY_BOUND).await {
-            sleep_backoff(retries).await;
+    let requeue = move || context.store.requeue(&context.processing_key, taken);
+    retry_until_stored(&context.store, RETRY_BACKOFF, RETRY_BOUND, &"requeue", requeue).await;
+}
+
+/// Calls `call` until the store takes it (every caller's call is idempotent), and returns its
+/// result.
+///
+/// After a lost connection it calls again as soon as Redis is back (waiting at most `bound`);
+/// after any other error, or if Redis is not back by then, it first sleeps the next pause of
+/// `backoff`. The pause grows with every failure, slept or not.
+pub(crate) async fn retry_until_stored<T, F>(
+    store: &Store,
+    mut backoff: Backoff,
+    bound: Duration,
+    operation: &dyn std::fmt::Display,
+    mut call: impl FnMut() -> F,
+) -> T
+where
+    F: std::future::Future<Output = Result<T, StoreError>>,
+{
+    loop {
+        let error = match call().await {
+            Ok(value) => return value,
+            Err(error) => error,
+        };
+        log::warn!("{operation} failed: {error}; retrying");
+        let delay = backoff.next_delay();
+        if !store.reconnected_after(&error, bound).await {
+            monoio::time::sleep(delay).await;
         }
     }
 }
@@ -442,11 +463,6 @@ async fn requeue(context: &Context, taken: &TakenPayment) {
 fn record(context: &Context, taken: &TakenPayment) {
     bump(&context.counters.paid[taken.processor.index()], 1);
     context.recorder.push(*taken);
-}
-
-async fn sleep_backoff(retries: u32) {
-    let backoff_ms = (10u64 << retries.min(7)).min(RETRY_BACKOFF_MS_MAX);
-    monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
 }
 
 #[cfg(test)]

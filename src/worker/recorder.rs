@@ -20,13 +20,24 @@ use std::{
     time::Duration,
 };
 
-use crate::store::{pack_record, Store, TakenPayment, RECORD_ENTRY_BYTES_MAX};
+use super::retry_until_stored;
+use crate::{
+    backoff::Backoff,
+    store::{pack_record, Store, TakenPayment, RECORD_ENTRY_BYTES_MAX},
+};
 
 /// Payments per script call at most: bounds how long one call holds Redis (about 20 µs each).
 pub const RECORD_BATCH_MAX: usize = 100;
 
-/// Longest pause between retries of a failed batch (ms).
+/// Longest pause between retries of a failed batch (ms), and the longest wait for Redis to come
+/// back before that pause.
 const RETRY_BACKOFF_MS_MAX: u64 = 500;
+
+/// The pauses between retries of a failed batch: 20 ms, doubling up to [`RETRY_BACKOFF_MS_MAX`].
+const RETRY_BACKOFF: Backoff = Backoff::new(20, 2, RETRY_BACKOFF_MS_MAX);
+
+/// How long a retry waits for Redis to come back after a connection error.
+const RETRY_BOUND: Duration = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
 
 /// The queue of payments to record, shared by the settle tasks and the recorder task.
 #[derive(Default)]
@@ -72,19 +83,12 @@ pub async fn run(recorder: Rc<Recorder>, store: Store, processing_key: Vec<u8>) 
             Poll::Ready(count)
         })
         .await;
-        let mut retries = 0u32;
-        while let Err(error) = store.record_packed(&processing_key, &packed).await {
-            log::warn!("record of {count} payments failed: {error}; retrying");
-            retries += 1;
-            // The connection failed (Redis restarting): retry as soon as it is back, because
-            // these payments are already in the processors' books and the audit allows 1.5 s.
-            let bound = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
-            if store.reconnected_after(&error, bound).await {
-                continue;
-            }
-            let backoff_ms = (10u64 << retries.min(6)).min(RETRY_BACKOFF_MS_MAX);
-            monoio::time::sleep(Duration::from_millis(backoff_ms)).await;
-        }
+        // After a lost connection (Redis restarting) the batch is written again as soon as Redis
+        // is back, because these payments are already in the processors' books and the audit
+        // allows 1.5 s.
+        let record = || store.record_packed(&processing_key, &packed);
+        let operation = format_args!("record of {count} payments");
+        retry_until_stored(&store, RETRY_BACKOFF, RETRY_BOUND, &operation, record).await;
         assert!(recorder.unsettled.get() >= count);
         recorder.unsettled.set(recorder.unsettled.get() - count);
     }

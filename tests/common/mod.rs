@@ -390,10 +390,8 @@ impl Simulator {
 /// A JSON number with at most two places, as cents (via its text, to stay exact).
 pub fn cents(value: &serde_json::Value) -> u64 {
     let text = value.to_string();
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    let fraction = format!("{fraction:0<2}");
-    assert!(fraction.len() == 2, "more than two places in {text}");
-    whole.parse::<u64>().unwrap() * 100 + fraction.parse::<u64>().unwrap()
+    rinha::number::parse_decimal(text.as_bytes(), 2)
+        .unwrap_or_else(|error| panic!("{text} is not an amount in cents: {error:?}"))
 }
 
 /// The API on a Unix socket.
