@@ -1,5 +1,6 @@
 // Shared code of the contest load profiles (preview.js, final.js): scenarios, the consistency
-// check, the stage driver and the score of shared/docs/rinha-2025.md, sections 5 and 6.
+// check, the stage driver and the score of shared/docs/rinha-2025.md, sections 5 and 6. The
+// profiles themselves (amount, fees, windows) are perf/profiles.json.
 //
 // Only k6 built-ins are imported: the test must run with no network but loopback.
 //
@@ -158,6 +159,27 @@ export function loadSchedule(scheduleText) {
     .filter((stage) => Number(stage.at_s) < durationS)
     .sort((a, b) => Number(a.at_s) - Number(b.at_s));
   return { name: schedule.name || 'custom', durationS, maxUsers, stages };
+}
+
+/**
+ * Everything a profile script (preview.js, final.js) exports, for the profile NAME of
+ * perf/profiles.json: its amount, fees, consistency window, end-of-test totals and results file,
+ * written there once for k6 and for the shell side alike. SCHEDULE=/abs/path.json replaces the
+ * profile's schedule. Must run in the init context (it calls open()).
+ */
+export function profileTest(name) {
+  const entry = JSON.parse(open('../profiles.json'))[name];
+  if (!entry) throw new Error(`no profile ${name} in perf/profiles.json`);
+  const schedule = loadSchedule(open(__ENV.SCHEDULE || `../${entry.schedule}`));
+  const profile = {
+    name,
+    amount: entry.amount,
+    checkUpperMarginMs: entry.check_upper_margin_ms,
+    endSummarySource: entry.end_summary_source,
+    resultsFile: entry.results_file,
+    fees: entry.fees,
+  };
+  return buildTest(profile, schedule);
 }
 
 /**
