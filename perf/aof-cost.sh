@@ -20,12 +20,10 @@ source "$ROOT/perf/lib/stack.sh"
 # shellcheck source=perf/lib/options.sh
 source "$ROOT/perf/lib/options.sh"
 
-ROUNDS=2
-RATE=600
-DURATION_S=20
 SETTINGS=(off no everysec always)
 DRAIN_TRIES=60
-perf_options aof-cost --rounds=ROUNDS:count --rate=RATE:count --duration=DURATION_S:count -- "$@"
+perf_options aof-cost --rounds=ROUNDS:count:2 --rate=RATE:count:600 \
+  --duration=DURATION_S:count:20 -- "$@"
 stack_lock aof-cost
 
 log() {

@@ -19,11 +19,9 @@ source "$ROOT/perf/lib/stack.sh"
 # shellcheck source=perf/lib/options.sh
 source "$ROOT/perf/lib/options.sh"
 
-ROUNDS=3
-RATE=600
-DURATION_S=20
 DRAIN_TRIES=30
-perf_options bench --rounds=ROUNDS:count --rate=RATE:count --duration=DURATION_S:count -- "$@"
+perf_options bench --rounds=ROUNDS:count:3 --rate=RATE:count:600 \
+  --duration=DURATION_S:count:20 -- "$@"
 stack_lock bench
 
 OUT=$ROOT/results/bench-$(date -u +%Y%m%dT%H%M%SZ)

@@ -24,14 +24,10 @@ source "$ROOT/perf/lib/stack.sh"
 # shellcheck source=perf/lib/options.sh
 source "$ROOT/perf/lib/options.sh"
 
-DURATION_S=30
-RATE=600
-FREQUENCY_HZ=499
-CALL_GRAPH=fp
 WARMUP_S=3
 PROFILED_SERVICES=(api1 api2 worker)
-perf_options profile --duration=DURATION_S:count --rate=RATE:count \
-  --frequency=FREQUENCY_HZ:count '--call-graph=CALL_GRAPH:fp|dwarf' -- "$@"
+perf_options profile --duration=DURATION_S:count:30 --rate=RATE:count:600 \
+  --frequency=FREQUENCY_HZ:count:499 '--call-graph=CALL_GRAPH:fp|dwarf:fp' -- "$@"
 if ((DURATION_S <= WARMUP_S + 2)); then
   echo "profile: --duration must exceed $((WARMUP_S + 2)) s" >&2
   exit 2

@@ -5,10 +5,10 @@
 # Entry points:
 #   perf_options NAME SPEC... -- "$@"
 #       Every script has --no-install (INSTALL=0), --no-build (BUILD=0) and -h/--help (its header
-#       comment). Each SPEC adds an option with a value, `--option=VARIABLE:TYPE`: the value goes
-#       into VARIABLE, which keeps the default the script gave it when the option is absent. TYPE
-#       is `count` (a positive integer) or a list of the words allowed, `fp|dwarf`. An unknown
-#       option, a missing value or one of the wrong type exits 2 with a message naming NAME.
+#       comment). Each SPEC adds an option with a value, `--option=VARIABLE:TYPE:DEFAULT`:
+#       VARIABLE is set to DEFAULT, then to the option's value if it is given. TYPE is `count` (a
+#       positive integer) or a list of the words allowed, `fp|dwarf`. An unknown option, a missing
+#       value or one of the wrong type exits 2 with a message naming NAME.
 #   perf_usage SCRIPT
 #       Prints the script's header comment: every `#` line after the first, up to the first line
 #       that is not a comment.
@@ -37,7 +37,10 @@ perf_options() { # name spec... -- arguments...
   local specs=()
   shift
   while (($# > 0)) && [[ $1 != -- ]]; do
-    specs+=("$1")
+    spec=$1 option=${1%%=*}
+    IFS=: read -r variable type _ <<<"${spec#*=}"
+    specs+=("$option:$variable:$type")
+    printf -v "$variable" '%s' "${spec##*:}"
     shift
   done
   (($# > 0)) || perf_option_fail "$name" "perf_options: no -- before the arguments"
@@ -52,8 +55,7 @@ perf_options() { # name spec... -- arguments...
       *)
         matched=0
         for spec in "${specs[@]}"; do
-          option=${spec%%=*} variable=${spec#*=}
-          type=${variable#*:} variable=${variable%%:*}
+          IFS=: read -r option variable type <<<"$spec"
           [[ $1 == "$option" ]] || continue
           (($# > 1)) || perf_option_fail "$name" "$option needs a value"
           perf_option_check "$name" "$option" "$type" "$2"
