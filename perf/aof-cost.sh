@@ -34,16 +34,7 @@ OUT=$ROOT/results/aof-cost-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 stack_fees preview
 
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stack_stop
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stack_stop_on_exit
 
 redis_cli() {
   redis-cli -s "$STACK_SOCKET_DIR/redis.sock" "$@"

@@ -26,6 +26,8 @@
 #                                  `docker kill -s SIGNAL` does to a container)
 #   stack_restarts SERVICE         how many times the supervisor restarted SERVICE
 #   stack_stop                     kill every process group, then every cgroup member; rmdir cgroups
+#   stack_stop_on_exit             traps that run stack_stop on any exit, Ctrl-C and TERM included,
+#                                  keeping the exit status (for a script with nothing else to stop)
 #
 # Supervision: every service of docker-compose.yml (not the simulators) runs under a small bash
 # supervisor, the native twin of the compose `restart:` policy. When the service exits for any
@@ -635,6 +637,20 @@ stack_usage_report() { # file: a table, also printed
 
 # ---------------------------------------------------------------------------------------------
 # Teardown: idempotent, safe to call from a trap at any point of the start-up.
+
+stack_stop_on_exit() {
+  trap stack_exit_trap EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+stack_exit_trap() {
+  local status=$?
+  trap - EXIT INT TERM
+  stack_stop
+  exit "$status"
+}
 
 stack_stop() {
   local index pid step service controller
