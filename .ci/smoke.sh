@@ -62,8 +62,8 @@ check "compose rules self-test" python3 .ci/compose_rules.py --self-test
 if command -v shellcheck >/dev/null; then
   check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/lib/docker_stack.sh \
     perf/lib/timeline.sh perf/docker/engine.sh perf/docker/images.sh perf/bench.sh \
-    perf/profile.sh perf/faults.sh perf/aof-cost.sh perf/lib/install.sh test.sh .ci/run \
-    .ci/smoke.sh
+    perf/profile.sh perf/faults.sh perf/aof-cost.sh perf/lib/install.sh perf/lib/lock.sh \
+    perf/lib/options.sh test.sh .ci/run .ci/smoke.sh
 else
   echo "--- shellcheck not installed: skipped"
 fi
