@@ -5,7 +5,8 @@
 # (redis, api1, api2, worker, nginx on :9999) as processes, each in a cgroup with its compose
 # limits. --docker does the same in a Docker engine (installed and started when none answers), from
 # the submission directory, with the simulator as the processors (perf/lib/docker_stack.sh).
-# Everything is torn down on exit, whatever the exit path. See `./run-tests.sh --help`.
+# Everything is torn down on exit, whatever the exit path. Takes /tmp/rinha-stack.lock itself
+# (perf/lib/lock.sh), so runs of the test bed wait for each other. See `./run-tests.sh --help`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,13 +22,19 @@ READY_DELAY_NATIVE_S=1
 READY_DELAY_DOCKER_S=2
 PROGRESS_EVERY_S=5
 
+# "5%/15%": a profile's fees as perf/profiles.json gives them.
+fees_text() { # profile
+  stack_fees "$1"
+  awk -v d="$DEFAULT_FEE" -v f="$FALLBACK_FEE" 'BEGIN { printf "%g%%/%g%%", d * 100, f * 100 }'
+}
+
 usage() {
-  cat <<'EOF'
+  cat <<EOF
 Usage: ./run-tests.sh [options]
 
-Profiles (one of):
-  --preview            the preview test: 550 users, 60 s, fees 5%/15% (default)
-  --final              the final test: 603 users, 300 s, fees 7%/10%
+Profiles (one of; amount and fees from perf/profiles.json):
+  --preview            the preview test: 550 users, 60 s, fees $(fees_text preview) (default)
+  --final              the final test: 603 users, 300 s, fees $(fees_text final)
   --script PATH        run another k6 script unmodified, from its own directory, as the official
                        harness does (-e TOKEN -e PARTICIPANT [-e MAX_REQUESTS]); fees of the
                        preview unless --final is also given
@@ -106,15 +113,9 @@ parse_arguments() {
     [[ -f $SCHEDULE ]] || die "no such schedule: $SCHEDULE"
     SCHEDULE=$(cd "$(dirname "$SCHEDULE")" && pwd)/$(basename "$SCHEDULE")
   fi
-  if [[ $PROFILE == final ]]; then
-    DEFAULT_FEE=0.07 FALLBACK_FEE=0.10
-  else
-    DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
-  fi
-  # docker-compose.yml interpolates these into the worker's environment (natively too).
-  export DEFAULT_FEE FALLBACK_FEE
-  RESULTS_DIR=$ROOT/results/$(date -u +%Y%m%dT%H%M%SZ)
-  mkdir -p "$RESULTS_DIR"
+  # The profile's fees, exported: docker-compose.yml interpolates them into the worker's
+  # environment (natively too). An external script gets the preview's unless --final is given.
+  stack_fees "$PROFILE"
 }
 
 # The schedule our own scripts will use, and its effective duration (for the progress lines).
@@ -279,21 +280,26 @@ strict_check() {
 
 # ---------------------------------------------------------------------------------------------
 
+# Teardown on every exit path, Ctrl-C included: k6, the timeline's sampler, then the stack of the
+# mode (in Docker, the containers and the socket directory stack_init made).
 # shellcheck disable=SC2317 # invoked by the EXIT trap
-native_cleanup() {
+cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
   timeline_stop
-  stack_stop
-  log "stack stopped; results in $RESULTS_DIR"
+  if [[ $MODE == docker ]]; then
+    docker_stack_stop
+    stack_stop
+    log "containers removed; results in $RESULTS_DIR"
+  else
+    stack_stop
+    log "stack stopped; results in $RESULTS_DIR"
+  fi
   exit "$status"
 }
 
 run_native() {
-  trap native_cleanup EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
   stack_init "$ROOT" "$RESULTS_DIR/run"
   ((INSTALL == 0)) || stack_install_deps
   ((BUILD == 0)) || stack_build
@@ -311,24 +317,10 @@ run_native() {
   stack_usage_report "$RESULTS_DIR/resources.txt"
 }
 
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-docker_cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
-  timeline_stop
-  docker_stack_stop
-  log "containers removed; results in $RESULTS_DIR"
-  exit "$status"
-}
-
 # The same stack through a Docker engine: our image built (and any base image that cannot be pulled
 # stood in), the processors on the external network, then `docker compose up --build` inside the
 # submission directory, so that what is tested is what is submitted.
 run_docker() {
-  trap docker_cleanup EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
   stack_init "$ROOT" "$RESULTS_DIR/run"
   docker_stack_init "$ROOT" "$RESULTS_DIR/run" "$PARTICIPANT"
   if ((INSTALL == 1)); then
@@ -383,9 +375,17 @@ append_drivers_to_score() {
 main() {
   local outputs
   parse_arguments "$@"
+  # The test bed is shared: wait for any other run that holds the stack's ports and cgroups
+  # (perf/lib/lock.sh), unless whoever started this one holds the lock for it already.
+  stack_lock run-tests
+  RESULTS_DIR=$ROOT/results/$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p "$RESULTS_DIR"
   RUN_TOKEN=$(new_uuid)
   log "profile $PROFILE${SCRIPT:+, script $SCRIPT}, mode $MODE," \
     "fees $DEFAULT_FEE / $FALLBACK_FEE, results in $RESULTS_DIR"
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   # Not called in a `||` list: that would switch `set -e` off inside them.
   if [[ $MODE == docker ]]; then run_docker; else run_native; fi
   outputs=("$RESULTS_DIR"/*)

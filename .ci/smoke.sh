@@ -14,9 +14,10 @@
 #      Docker engine (installed and started when none answers), from the submission directory;
 #      also fails when a container fell back to epoll;
 #   7. k6 inspect of the load profiles (they parse, their options resolve);
-#   8. the timeline's tests (perf/lib/tests: aggregation of a small recorded run, the picture,
-#      the sampler against a real Redis, the per-second books), and that the last smoke run (the
-#      Docker one) left a timeline.png.
+#   8. the test bed's unit tests (perf/lib/tests): the timeline's (aggregation of a small recorded
+#      run, the picture, the sampler against a real Redis, the per-second books) and the shell
+#      side's (launch plan round trip, stack lock, option parser); and that the last smoke run
+#      (the Docker one) left a timeline.png.
 # Ends with an "N passed, M failed" line; exits non-zero when any check failed.
 set -uo pipefail
 
@@ -62,8 +63,8 @@ check "compose rules self-test" python3 .ci/compose_rules.py --self-test
 if command -v shellcheck >/dev/null; then
   check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/lib/docker_stack.sh \
     perf/lib/timeline.sh perf/docker/engine.sh perf/docker/images.sh perf/bench.sh \
-    perf/profile.sh perf/faults.sh perf/aof-cost.sh perf/lib/install.sh test.sh .ci/run \
-    .ci/smoke.sh
+    perf/profile.sh perf/faults.sh perf/aof-cost.sh perf/lib/install.sh perf/lib/lock.sh \
+    perf/lib/options.sh test.sh .ci/run .ci/smoke.sh
 else
   echo "--- shellcheck not installed: skipped"
 fi
@@ -75,7 +76,7 @@ check "fault suite (quick, strict)" perf/faults.sh --quick --strict --no-install
 check "docker smoke load test (${DOCKER_SMOKE_DURATION_S} s, strict)" \
   ./run-tests.sh --docker --duration "$DOCKER_SMOKE_DURATION_S" --strict
 check "k6 inspect of the profiles" inspect_profiles
-check "timeline tests" python3 -m unittest discover -s perf/lib/tests -v
+check "test bed unit tests" python3 -m unittest discover -s perf/lib/tests -v
 check "the smoke run left a timeline" smoke_timeline_exists
 echo "smoke: $passed passed, $failed failed"
 ((failed == 0))

@@ -11,55 +11,30 @@
 #
 # Usage: perf/aof-cost.sh [--rounds N] [--rate N] [--duration S] [--no-install] [--no-build]
 # Output: results/aof-cost-<UTC timestamp>/ (aof-cost.txt, one k6 JSON per run).
-# Takes /tmp/rinha-stack.lock itself, as perf/faults.sh does.
+# Takes /tmp/rinha-stack.lock itself (perf/lib/lock.sh), unless it is held for it already.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
+# shellcheck source=perf/lib/options.sh
+source "$ROOT/perf/lib/options.sh"
 
-ROUNDS=2
-RATE=600
-DURATION_S=20
-INSTALL=1
-BUILD=1
 SETTINGS=(off no everysec always)
 DRAIN_TRIES=60
-
-while (($# > 0)); do
-  case $1 in
-    --rounds) ROUNDS=${2:?}; shift ;;
-    --rate) RATE=${2:?}; shift ;;
-    --duration) DURATION_S=${2:?}; shift ;;
-    --no-install) INSTALL=0 ;;
-    --no-build) BUILD=0 ;;
-    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    *) echo "aof-cost: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
+perf_options aof-cost --rounds=ROUNDS:count:2 --rate=RATE:count:600 \
+  --duration=DURATION_S:count:20 -- "$@"
+stack_lock aof-cost
 
 log() {
   printf '[aof-cost %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
 }
 
-exec 9>/tmp/rinha-stack.lock
-flock 9
-
 OUT=$ROOT/results/aof-cost-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
-export DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
+stack_fees preview
 
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stack_stop
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stack_stop_on_exit
 
 redis_cli() {
   redis-cli -s "$STACK_SOCKET_DIR/redis.sock" "$@"

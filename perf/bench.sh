@@ -10,35 +10,23 @@
 #
 # Usage: perf/bench.sh [--rounds N] [--rate N] [--duration S] [--no-install] [--no-build]
 # Output: results/bench-<UTC timestamp>/ (bench.txt, one JSON per run, each run's logs).
+# Takes /tmp/rinha-stack.lock itself (perf/lib/lock.sh), unless it is held for it already.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
+# shellcheck source=perf/lib/options.sh
+source "$ROOT/perf/lib/options.sh"
 
-ROUNDS=3
-RATE=600
-DURATION_S=20
-INSTALL=1
-BUILD=1
 DRAIN_TRIES=30
-
-while (($# > 0)); do
-  case $1 in
-    --rounds) ROUNDS=${2:?}; shift ;;
-    --rate) RATE=${2:?}; shift ;;
-    --duration) DURATION_S=${2:?}; shift ;;
-    --no-install) INSTALL=0 ;;
-    --no-build) BUILD=0 ;;
-    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    *) echo "bench: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
+perf_options bench --rounds=ROUNDS:count:3 --rate=RATE:count:600 \
+  --duration=DURATION_S:count:20 -- "$@"
+stack_lock bench
 
 OUT=$ROOT/results/bench-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
-export DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
+stack_fees preview
 
 log() {
   printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2

@@ -21,8 +21,8 @@
 #                 supervisor, our simulator image as the processors (so the processor fault
 #                 modes apply there too)
 #
-# It takes /tmp/rinha-stack.lock itself (the test bed is shared), unless an ancestor process is
-# already `flock /tmp/rinha-stack.lock ...`.
+# It takes /tmp/rinha-stack.lock itself (the test bed is shared; perf/lib/lock.sh), unless it is
+# held for it already (`flock /tmp/rinha-stack.lock perf/faults.sh`, or a script that took it).
 #
 # Modes: every fault and every reading of the stack goes through a function per mode (native_* or
 # docker_* below): start and stop the stack, kill, stop, restarts, sockets, memory peaks. Under
@@ -38,7 +38,6 @@ source "$ROOT/perf/lib/stack.sh"
 # shellcheck source=perf/lib/docker_stack.sh
 source "$ROOT/perf/lib/docker_stack.sh"
 
-LOCK_FILE=/tmp/rinha-stack.lock
 RATE=400
 DURATION_S=20
 OVERLOAD_RATE=1800
@@ -135,30 +134,6 @@ case_description() { # name
     fi
   done
   return 1
-}
-
-# --- The shared lock ---------------------------------------------------------------------------
-
-lock_held_by_ancestor() {
-  local pid=$PPID command
-  while ((pid > 1)); do
-    command=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-    [[ $command == *flock*"$LOCK_FILE"* ]] && return 0
-    pid=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  done
-  return 1
-}
-
-take_lock() {
-  if lock_held_by_ancestor; then
-    log "an ancestor holds $LOCK_FILE"
-    return
-  fi
-  exec 9>"$LOCK_FILE"
-  if ! flock -n 9; then
-    log "waiting for $LOCK_FILE (another run of the test bed)"
-    flock 9
-  fi
 }
 
 # --- Faults, one function per mode -------------------------------------------------------------
@@ -473,10 +448,10 @@ cleanup() {
 
 main() {
   parse_arguments "$@"
-  take_lock
+  stack_lock faults
   OUT=$ROOT/results/faults-$MODE-$(date -u +%Y%m%dT%H%M%SZ)
   mkdir -p "$OUT"
-  export DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
+  stack_fees preview
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM

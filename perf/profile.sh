@@ -15,46 +15,28 @@
 #                        [--no-install] [--no-build]
 # Output: flamegraphs/{api1,api2,worker}.svg, and results/profile-<UTC timestamp>/ (perf.data,
 # folded stacks, logs).
+# Takes /tmp/rinha-stack.lock itself (perf/lib/lock.sh), unless it is held for it already.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
+# shellcheck source=perf/lib/options.sh
+source "$ROOT/perf/lib/options.sh"
 
-DURATION_S=30
-RATE=600
-FREQUENCY_HZ=499
-CALL_GRAPH=fp
-INSTALL=1
-BUILD=1
 WARMUP_S=3
 PROFILED_SERVICES=(api1 api2 worker)
-
-while (($# > 0)); do
-  case $1 in
-    --duration) DURATION_S=${2:?}; shift ;;
-    --rate) RATE=${2:?}; shift ;;
-    --frequency) FREQUENCY_HZ=${2:?}; shift ;;
-    --call-graph) CALL_GRAPH=${2:?}; shift ;;
-    --no-install) INSTALL=0 ;;
-    --no-build) BUILD=0 ;;
-    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    *) echo "profile: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-if [[ $CALL_GRAPH != fp && $CALL_GRAPH != dwarf ]]; then
-  echo "profile: --call-graph fp|dwarf" >&2
-  exit 2
-fi
+perf_options profile --duration=DURATION_S:count:30 --rate=RATE:count:600 \
+  --frequency=FREQUENCY_HZ:count:499 '--call-graph=CALL_GRAPH:fp|dwarf:fp' -- "$@"
 if ((DURATION_S <= WARMUP_S + 2)); then
   echo "profile: --duration must exceed $((WARMUP_S + 2)) s" >&2
   exit 2
 fi
+stack_lock profile
 
 OUT=$ROOT/results/profile-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT" "$ROOT/flamegraphs"
-export DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
+stack_fees preview
 K6_PID=
 
 log() {

@@ -15,60 +15,41 @@
 import http from 'k6/http';
 import { sleep } from 'k6';
 import exec from 'k6/execution';
-import { Counter, Trend } from 'k6/metrics';
-import { uuidv4, BACKEND_URL, DEFAULT_URL, FALLBACK_URL } from './lib.js';
+import { Counter } from 'k6/metrics';
+import * as lib from './lib.js';
 
 const RATE = Number(__ENV.RATE || 400);
 const DURATION_S = Number(__ENV.DURATION_S || 20);
 const TOKEN = __ENV.TOKEN || '123';
 const CLIENT_TIMEOUT = '1500ms';
-const ACCEPTED_STATUSES = [200, 201, 202, 204];
 const AUDIT_INTERVAL_S = 0.25;
 const AUDIT_WINDOW_START_MS = 15000;
 const AUDIT_WINDOW_END_MS = 1500;
 
 const accepted = new Counter('payments_accepted');
 const failed = new Counter('payments_failed');
-const acceptedDuration = new Trend('payment_accepted_duration', true);
 const auditsAnswered = new Counter('audits_answered');
 const auditsUnanswered = new Counter('audits_unanswered');
 const auditDifferences = new Counter('audit_differences');
 const auditsDiffering = new Counter('audits_differing');
 
-export const options = {
-  summaryTrendStats: ['avg', 'p(50)', 'p(90)', 'p(99)', 'max', 'count'],
+export const options = lib.rateOptions({
+  rate: RATE,
+  durationS: DURATION_S,
+  vusMax: 2000,
+  exec: 'pay',
   scenarios: {
-    payments: {
-      executor: 'constant-arrival-rate',
-      rate: RATE,
-      timeUnit: '1s',
-      duration: `${DURATION_S}s`,
-      preAllocatedVUs: Number(__ENV.VUS || 300),
-      maxVUs: Number(__ENV.VUS_MAX || 2000),
-      exec: 'pay',
-    },
-    audit: {
-      executor: 'constant-vus',
-      vus: 1,
-      duration: `${DURATION_S}s`,
-      exec: 'audit',
-    },
+    audit: { executor: 'constant-vus', vus: 1, duration: `${DURATION_S}s`, exec: 'audit' },
   },
-};
+});
 
 export function pay() {
-  const id = uuidv4();
-  const response = http.post(
-    `${BACKEND_URL}/payments`,
-    JSON.stringify({ correlationId: id, amount: 19.9 }),
-    { headers: { 'Content-Type': 'application/json' }, timeout: CLIENT_TIMEOUT },
-  );
-  if (ACCEPTED_STATUSES.includes(response.status)) {
+  const { correlationId, response, accepted: ok } = lib.postPayment(19.9);
+  if (ok) {
     accepted.add(1);
-    acceptedDuration.add(response.timings.duration);
   } else {
     failed.add(1);
-    console.log(`FAILED ${id} ${response.status}`);
+    console.log(`FAILED ${correlationId} ${response.status}`);
   }
 }
 
@@ -89,9 +70,9 @@ export function audit() {
   const admin = { headers: { 'X-Rinha-Token': TOKEN }, timeout: CLIENT_TIMEOUT };
   const query = `from=${from}&to=${to}`;
   const [ofDefault, ofFallback, ofBackend] = http.batch([
-    ['GET', `${DEFAULT_URL}/admin/payments-summary?${query}`, null, admin],
-    ['GET', `${FALLBACK_URL}/admin/payments-summary?${query}`, null, admin],
-    ['GET', `${BACKEND_URL}/payments-summary?${query}`, null, { timeout: CLIENT_TIMEOUT }],
+    ['GET', `${lib.DEFAULT_URL}/admin/payments-summary?${query}`, null, admin],
+    ['GET', `${lib.FALLBACK_URL}/admin/payments-summary?${query}`, null, admin],
+    ['GET', `${lib.BACKEND_URL}/payments-summary?${query}`, null, { timeout: CLIENT_TIMEOUT }],
   ]);
   const counts = [
     count(ofDefault, (body) => body.totalRequests),
@@ -117,18 +98,20 @@ export function audit() {
 }
 
 export function handleSummary(data) {
-  const trend = data.metrics.payment_accepted_duration;
-  const values = trend ? trend.values : {};
-  const total = (name) => (data.metrics[name] ? data.metrics[name].values.count : 0);
+  const total = (name) => lib.metricCount(data, name);
+  const latency = (stat) => {
+    const value = lib.trendValue(data, 'payment_accepted_duration', stat);
+    return Number.isNaN(value) ? null : value;
+  };
   const result = {
     rate: RATE,
     duration_s: DURATION_S,
     accepted: total('payments_accepted'),
     failed: total('payments_failed'),
     dropped_iterations: total('dropped_iterations'),
-    p50_ms: values['p(50)'] ?? null,
-    p99_ms: values['p(99)'] ?? null,
-    max_ms: values.max ?? null,
+    p50_ms: latency('p(50)'),
+    p99_ms: latency('p(99)'),
+    max_ms: latency('max'),
     audits_answered: total('audits_answered'),
     audits_unanswered: total('audits_unanswered'),
     audit_differences: total('audit_differences'),
@@ -138,7 +121,5 @@ export function handleSummary(data) {
     `rate ${RATE}/s for ${DURATION_S} s: accepted ${result.accepted}, failed ${result.failed}, ` +
     `p99 ${Number(result.p99_ms).toFixed(2)} ms, audits ${result.audits_answered} answered ` +
     `(${result.audits_unanswered} unanswered), differences ${result.audit_differences}\n`;
-  const output = { stdout: line };
-  if (__ENV.RESULTS_FILE) output[__ENV.RESULTS_FILE] = JSON.stringify(result, null, 2);
-  return output;
+  return lib.rateSummary(line, result);
 }

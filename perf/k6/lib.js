@@ -1,5 +1,7 @@
 // Shared code of the contest load profiles (preview.js, final.js): scenarios, the consistency
-// check, the stage driver and the score of shared/docs/rinha-2025.md, sections 5 and 6.
+// check, the stage driver and the score of shared/docs/rinha-2025.md, sections 5 and 6. The
+// profiles themselves (amount, fees, windows) are perf/profiles.json. Also the pieces of the
+// fixed-rate loads (rate.js, faults.js): their scenario, one payment, their summary output.
 //
 // Only k6 built-ins are imported: the test must run with no network but loopback.
 //
@@ -23,6 +25,7 @@ const ACCEPTED_STATUSES = [200, 201, 202, 204];
 const CHECK_WINDOW_START_MS = 15000;
 const CHECK_INTERVAL_S = 10;
 const AUDIT_INTERVAL_S = 0.25;
+const TREND_STATS = ['avg', 'p(50)', 'p(90)', 'p(99)', 'max', 'count'];
 // The final test's end-of-run summary covers the last 360 s of a 300 s test: 60 s of margin.
 const END_WINDOW_MARGIN_S = 60;
 
@@ -113,6 +116,65 @@ function backendSummaryRequest(fromIso, toIso) {
   return ['GET', url, null, backendParams('GET /payments-summary')];
 }
 
+/**
+ * The three summaries over [fromIso, toIso] (all time without bounds), read in one batch:
+ * { ofDefault, ofFallback, ofBackend }, each empty when it did not answer (WHAT names it in the
+ * error line).
+ */
+function readSummaries(fromIso, toIso, what) {
+  const [defaultResponse, fallbackResponse, backendResponse] = http.batch([
+    processorSummaryRequest('default', fromIso, toIso),
+    processorSummaryRequest('fallback', fromIso, toIso),
+    backendSummaryRequest(fromIso, toIso),
+  ]);
+  return {
+    ofDefault:
+      parseJson(defaultResponse, `${what}default admin summary`) || emptyProcessorSummary(),
+    ofFallback:
+      parseJson(fallbackResponse, `${what}fallback admin summary`) || emptyProcessorSummary(),
+    ofBackend: parseJson(backendResponse, `${what}backend summary`) || emptyBackendSummary(),
+  };
+}
+
+/**
+ * One POST /payments of AMOUNT under a fresh id. `accepted` is the contest's success (200, 201,
+ * 202 or 204); an accepted payment's duration goes into payment_accepted_duration.
+ */
+export function postPayment(amount) {
+  const correlationId = uuidv4();
+  const body = JSON.stringify({ correlationId, amount });
+  const response = http.post(`${BACKEND_URL}/payments`, body, backendParams('POST /payments'));
+  const accepted = ACCEPTED_STATUSES.includes(response.status);
+  if (accepted) paymentDuration.add(response.timings.duration);
+  return { correlationId, response, accepted };
+}
+
+/**
+ * The options of a fixed-rate load (rate.js, faults.js): RATE POST /payments per second for
+ * DURATION_S seconds, open model (constant-arrival-rate), so a slow server gets more concurrent
+ * requests instead of fewer. VUS (300) are preallocated, VUS_MAX (vusMax) at most; `exec` names
+ * the payment function when it is not the default export; `scenarios` are added beside it.
+ */
+export function rateOptions({ rate, durationS, vusMax, exec, scenarios = {} }) {
+  const payments = {
+    executor: 'constant-arrival-rate',
+    rate,
+    timeUnit: '1s',
+    duration: `${durationS}s`,
+    preAllocatedVUs: Number(__ENV.VUS || 300),
+    maxVUs: Number(__ENV.VUS_MAX || vusMax),
+  };
+  if (exec) payments.exec = exec;
+  return { summaryTrendStats: TREND_STATS, scenarios: { payments, ...scenarios } };
+}
+
+/** handleSummary's answer for a fixed-rate load: LINE on stdout, RESULT as JSON in RESULTS_FILE. */
+export function rateSummary(line, result) {
+  const output = { stdout: line };
+  if (__ENV.RESULTS_FILE) output[__ENV.RESULTS_FILE] = JSON.stringify(result, null, 2);
+  return output;
+}
+
 function emptyProcessorSummary() {
   return { totalRequests: 0, totalAmount: 0, totalFee: 0, feePerTransaction: 0 };
 }
@@ -161,13 +223,34 @@ export function loadSchedule(scheduleText) {
 }
 
 /**
+ * Everything a profile script (preview.js, final.js) exports, for the profile NAME of
+ * perf/profiles.json: its amount, fees, consistency window, end-of-test totals and results file,
+ * written there once for k6 and for the shell side alike. SCHEDULE=/abs/path.json replaces the
+ * profile's schedule. Must run in the init context (it calls open()).
+ */
+export function profileTest(name) {
+  const entry = JSON.parse(open('../profiles.json'))[name];
+  if (!entry) throw new Error(`no profile ${name} in perf/profiles.json`);
+  const schedule = loadSchedule(open(__ENV.SCHEDULE || `../${entry.schedule}`));
+  const profile = {
+    name,
+    amount: entry.amount,
+    checkUpperMarginMs: entry.check_upper_margin_ms,
+    endSummarySource: entry.end_summary_source,
+    resultsFile: entry.results_file,
+    fees: entry.fees,
+  };
+  return buildTest(profile, schedule);
+}
+
+/**
  * Build everything a profile script exports.
  * profile: { name: 'preview'|'final', amount, checkUpperMarginMs, endSummarySource:
  *            'backend'|'processors', resultsFile, fees: {default, fallback} }
  */
 export function buildTest(profile, schedule) {
   const options = {
-    summaryTrendStats: ['avg', 'p(50)', 'p(90)', 'p(99)', 'max', 'count'],
+    summaryTrendStats: TREND_STATS,
     setupTimeout: '30s',
     teardownTimeout: '30s',
     scenarios: {
@@ -235,16 +318,9 @@ export function buildTest(profile, schedule) {
   }
 
   function payments() {
-    const body = JSON.stringify({ correlationId: uuidv4(), amount: profile.amount });
-    const response = http.post(`${BACKEND_URL}/payments`, body, backendParams('POST /payments'));
-    if (ACCEPTED_STATUSES.includes(response.status)) {
-      acceptedPayments.add(1);
-      failedPayments.add(0);
-      paymentDuration.add(response.timings.duration);
-    } else {
-      acceptedPayments.add(0);
-      failedPayments.add(1);
-    }
+    const { accepted } = postPayment(profile.amount);
+    acceptedPayments.add(accepted ? 1 : 0);
+    failedPayments.add(accepted ? 0 : 1);
     sleep(1);
   }
 
@@ -252,16 +328,7 @@ export function buildTest(profile, schedule) {
     const now = Date.now();
     const fromIso = new Date(now - CHECK_WINDOW_START_MS).toISOString();
     const toIso = new Date(now - profile.checkUpperMarginMs).toISOString();
-    const [defaultResponse, fallbackResponse, backendResponse] = http.batch([
-      processorSummaryRequest('default', fromIso, toIso),
-      processorSummaryRequest('fallback', fromIso, toIso),
-      backendSummaryRequest(fromIso, toIso),
-    ]);
-    const ofDefault =
-      parseJson(defaultResponse, 'default admin summary') || emptyProcessorSummary();
-    const ofFallback =
-      parseJson(fallbackResponse, 'fallback admin summary') || emptyProcessorSummary();
-    const ofBackend = parseJson(backendResponse, 'backend summary') || emptyBackendSummary();
+    const { ofDefault, ofFallback, ofBackend } = readSummaries(fromIso, toIso, '');
     const inconsistencies =
       Math.abs(ofBackend.default.totalRequests - ofDefault.totalRequests) +
       Math.abs(ofBackend.fallback.totalRequests - ofFallback.totalRequests);
@@ -299,16 +366,7 @@ export function buildTest(profile, schedule) {
     const fromIso = new Date(
       Date.now() - (schedule.durationS + END_WINDOW_MARGIN_S) * 1000,
     ).toISOString();
-    const [defaultResponse, fallbackResponse, backendResponse] = http.batch([
-      processorSummaryRequest('default', fromIso, toIso),
-      processorSummaryRequest('fallback', fromIso, toIso),
-      backendSummaryRequest(fromIso, toIso),
-    ]);
-    const ofDefault =
-      parseJson(defaultResponse, 'end: default admin summary') || emptyProcessorSummary();
-    const ofFallback =
-      parseJson(fallbackResponse, 'end: fallback admin summary') || emptyProcessorSummary();
-    const ofBackend = parseJson(backendResponse, 'end: backend summary') || emptyBackendSummary();
+    const { ofDefault, ofFallback, ofBackend } = readSummaries(fromIso, toIso, 'end: ');
     const defaultFeeRate = Number(ofDefault.feePerTransaction) || profile.fees.default;
     const fallbackFeeRate = Number(ofFallback.feePerTransaction) || profile.fees.fallback;
     // Final: the processors' books. Preview: what the backend says it paid.
@@ -349,12 +407,12 @@ export function buildTest(profile, schedule) {
   return { options, setup, payments, checkConsistency, driveStages, teardown, handleSummary };
 }
 
-function metricCount(data, name) {
+export function metricCount(data, name) {
   const metric = data.metrics[name];
   return metric ? metric.values.count : 0;
 }
 
-function trendValue(data, name, stat) {
+export function trendValue(data, name, stat) {
   const metric = data.metrics[name];
   return metric && metric.values[stat] !== undefined ? metric.values[stat] : NaN;
 }

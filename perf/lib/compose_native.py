@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Translate docker-compose.yml into a native launch plan for perf/lib/stack.sh.
 
-Usage: compose_native.py COMPOSE_FILE PLAN_DIR SOCKET_DIR DEFAULT_URL FALLBACK_URL [VOLUME_DIR]
+Usage: compose_native.py COMPOSE_FILE PLAN_FILE SOCKET_DIR DEFAULT_URL FALLBACK_URL [VOLUME_DIR]
 
 The compose file stays the one source of truth: every service's command, environment, ulimits,
 seccomp profile and CPU/memory limits are read from it. Only these are rewritten, because they
@@ -10,21 +10,24 @@ name places that exist inside the containers only:
   - http://payment-processor-default:8080          -> DEFAULT_URL
   - http://payment-processor-fallback:8080         -> FALLBACK_URL
   - the mount point of any other named volume      -> VOLUME_DIR/<volume> (created here; default
-    VOLUME_DIR: PLAN_DIR/../volumes), e.g. Redis's "/data" (redis-data:/data); a word is
+    VOLUME_DIR: volumes/ beside PLAN_FILE), e.g. Redis's "/data" (redis-data:/data); a word is
     rewritten when it is the mount point or lies under it
 ${VAR}, ${VAR:-default} and ${VAR-default} are interpolated from the environment, as compose does.
 
-Writes, for each service in start order (depends_on first):
-  PLAN_DIR/services              one service name per line, in start order
-  PLAN_DIR/<name>/kind           redis | nginx | app
-  PLAN_DIR/<name>/argv           NUL-separated words (nginx: filled in by stack.sh)
-  PLAN_DIR/<name>/env            NUL-separated KEY=VALUE
-  PLAN_DIR/<name>/cpu_quota_us   CFS quota for a 100000 us period ("-1": no limit)
-  PLAN_DIR/<name>/memory_bytes   memory limit ("-1": no limit)
-  PLAN_DIR/<name>/memlock        ulimit -l value ("" = leave as is; "unlimited" for -1)
-  PLAN_DIR/<name>/nofile         ulimit -n value ("" = leave as is)
-  PLAN_DIR/<name>/seccomp        absolute path of the seccomp profile ("" = none)
-  PLAN_DIR/<name>/unix_listen    the Unix socket the service listens on ("" = none)
+Writes PLAN_FILE, one file of NUL-terminated words (a word may hold any byte but NUL, so a
+command or an environment value needs no quoting). stack_plan_read in perf/lib/stack.sh is its
+one reader, and checks every key below in this order. The first word is PLAN_FORMAT; then, for
+each service in start order (depends_on first):
+  service NAME
+  kind KIND                  redis | nginx | app
+  cpu_quota_us N             CFS quota for a 100000 us period ("-1": no limit)
+  memory_bytes N             memory limit ("-1": no limit)
+  memlock VALUE              ulimit -l value ("" = leave as is; "unlimited" for -1)
+  nofile VALUE               ulimit -n value ("" = leave as is)
+  seccomp PATH               absolute path of the seccomp profile ("" = none)
+  unix_listen PATH           the Unix socket the service listens on ("" = none)
+  argv COUNT WORD...         the command (nginx: filled in by stack.sh)
+  env COUNT KEY=VALUE...     the environment
 """
 
 import os
@@ -37,6 +40,18 @@ import yaml
 from compose_units import parse_memory
 
 CFS_PERIOD_US = 100000
+# The plan file's first word; stack.sh refuses any other (bump it when the layout changes).
+PLAN_FORMAT = "rinha-plan 1"
+# The scalar fields of a service, in the order they are written (stack.sh reads the same order).
+PLAN_SCALARS = (
+    "kind",
+    "cpu_quota_us",
+    "memory_bytes",
+    "memlock",
+    "nofile",
+    "seccomp",
+    "unix_listen",
+)
 SOCKET_VOLUME_PREFIX = "/sockets/"
 PROCESSOR_URLS = {
     "http://payment-processor-default:8080": 3,
@@ -160,16 +175,15 @@ def seccomp_profile(service, compose_dir):
     return ""
 
 
-def write_service(plan_dir, name, service, compose_dir, socket_dir, urls, mounts):
-    directory = plan_dir / name
-    directory.mkdir(parents=True, exist_ok=True)
+def service_plan(name, service, compose_dir, socket_dir, urls, mounts):
+    """The plan words of one service: its scalar fields, then its command and environment."""
     kind = service_kind(service)
     command = service.get("command") or []
     if isinstance(command, str):
         raise SystemExit(f"compose_native: {name}: write command as a list, not a shell string")
     argv = [rewrite(word, socket_dir, urls, mounts) for word in command]
     environment = [
-        (key, rewrite(value, socket_dir, urls, mounts))
+        f"{key}={rewrite(value, socket_dir, urls, mounts)}"
         for key, value in environment_items(service)
     ]
     limits = (((service.get("deploy") or {}).get("resources") or {}).get("limits")) or {}
@@ -177,42 +191,61 @@ def write_service(plan_dir, name, service, compose_dir, socket_dir, urls, mounts
     quota = int(Decimal(str(cpus)) * CFS_PERIOD_US) if cpus is not None else -1
     memory = memory_bytes(limits["memory"]) if "memory" in limits else -1
     unix_listen = ""
-    for key, value in environment:
+    for item in environment:
+        key, _, value = item.partition("=")
         if key.endswith("_LISTEN") and value.startswith("unix:"):
             unix_listen = value[len("unix:") :]
     if kind == "redis" and "--unixsocket" in argv:
         unix_listen = argv[argv.index("--unixsocket") + 1]
-    (directory / "kind").write_text(kind + "\n")
-    (directory / "argv").write_bytes(b"".join(word.encode() + b"\0" for word in argv))
-    (directory / "env").write_bytes(b"".join(f"{k}={v}".encode() + b"\0" for k, v in environment))
-    (directory / "cpu_quota_us").write_text(f"{quota}\n")
-    (directory / "memory_bytes").write_text(f"{memory}\n")
-    (directory / "memlock").write_text(ulimit(service, "memlock") + "\n")
-    (directory / "nofile").write_text(ulimit(service, "nofile") + "\n")
-    (directory / "seccomp").write_text(seccomp_profile(service, compose_dir) + "\n")
-    (directory / "unix_listen").write_text(unix_listen + "\n")
+    scalars = {
+        "kind": kind,
+        "cpu_quota_us": str(quota),
+        "memory_bytes": str(memory),
+        "memlock": ulimit(service, "memlock"),
+        "nofile": ulimit(service, "nofile"),
+        "seccomp": seccomp_profile(service, compose_dir),
+        "unix_listen": unix_listen,
+    }
+    assert tuple(scalars) == PLAN_SCALARS, "the plan's fields and their order are fixed"
+    words = ["service", name]
+    for key, value in scalars.items():
+        words += [key, value]
+    for key, values in (("argv", argv), ("env", environment)):
+        words += [key, str(len(values)), *values]
+    return words
+
+
+def encode_plan(words):
+    """NUL-terminated words; a NUL inside one would split it, so it is refused."""
+    for word in words:
+        if "\0" in word:
+            raise SystemExit(f"compose_native: a NUL byte in {word!r}")
+    return b"".join(word.encode() + b"\0" for word in words)
 
 
 def main(argv):
     if len(argv) not in (5, 6):
         print(__doc__, file=sys.stderr)
         return 2
-    compose_path, plan_dir, socket_dir, default_url, fallback_url = argv[:5]
-    volume_dir = argv[5] if len(argv) == 6 else str(Path(plan_dir).parent / "volumes")
+    compose_path, plan_path, socket_dir, default_url, fallback_url = argv[:5]
+    plan_path = Path(plan_path)
+    volume_dir = argv[5] if len(argv) == 6 else str(plan_path.parent / "volumes")
     compose_path = Path(compose_path).resolve()
     compose = yaml.safe_load(compose_path.read_text())
     services = compose.get("services") or {}
     urls = {
         url: (default_url if slot == 3 else fallback_url) for url, slot in PROCESSOR_URLS.items()
     }
-    plan = Path(plan_dir)
-    plan.mkdir(parents=True, exist_ok=True)
-    order = start_order(services)
     named_volumes = set((compose.get("volumes") or {}).keys())
-    for name in order:
+    words = [PLAN_FORMAT]
+    for name in start_order(services):
         mounts = volume_mounts(services[name], named_volumes, volume_dir)
-        write_service(plan, name, services[name], compose_path.parent, socket_dir, urls, mounts)
-    (plan / "services").write_text("".join(f"{name}\n" for name in order))
+        words += service_plan(name, services[name], compose_path.parent, socket_dir, urls, mounts)
+    plan_path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole, then renamed: a reader never sees half a plan.
+    partial = plan_path.with_name(plan_path.name + ".partial")
+    partial.write_bytes(encode_plan(words))
+    partial.replace(plan_path)
     return 0
 
 

@@ -19,7 +19,8 @@ Definitions (perf/README.md, "Fault suite"):
   recorded          default + fallback totalRequests of the admin summaries
   paid twice        ids recorded by both processors
   paid refused      ids whose POST failed (k6 logged them) and that a processor has anyway
-  lost              accepted payments that no processor has: accepted - (distinct paid - paid refused)
+  lost              accepted payments that no processor has:
+                    accepted - (distinct paid - paid refused)
 """
 
 import json
@@ -138,14 +139,22 @@ def check(results_dir):
     return 1 if problems else 0
 
 
+def write_extra(extra_path, extra, echo=True):
+    """Writes a case's extra report (CASE_DIR/extra.json: idle_clients.py's, raw_corpus.py's),
+    and prints it on one line unless echo is false. Returns 0, the writer's exit status."""
+    Path(extra_path).write_text(json.dumps(extra, indent=2) + "\n")
+    if echo:
+        print(json.dumps(extra))
+    return 0
+
+
 def fail(extra_path, why):
     """Marks a case's extra report failed (a service restarted during a bad-input case)."""
     path = Path(extra_path)
     extra = json.loads(path.read_text()) if path.exists() else {}
     extra["ok"] = False
     extra["why"] = "; ".join(filter(None, [extra.get("why"), why]))
-    path.write_text(json.dumps(extra, indent=2) + "\n")
-    return 0
+    return write_extra(path, extra, echo=False)
 
 
 def main(argv):

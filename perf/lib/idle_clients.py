@@ -9,12 +9,13 @@ reports how many idle connections the server still held open, and what the slow 
 (a status line, a close, or nothing yet). Writes the report to OUT_JSON and prints it.
 """
 
-import json
 import resource
 import select
 import socket
 import sys
 import time
+
+from faults_report import write_extra
 
 SLOW_REQUEST = (
     b"POST /payments HTTP/1.1\r\nHost: rinha\r\nContent-Type: application/json\r\n"
@@ -48,7 +49,8 @@ def main(argv):
     if len(argv) != 5:
         print(__doc__, file=sys.stderr)
         return 2
-    host, port, count, hold_s, out_path = argv[0], int(argv[1]), int(argv[2]), float(argv[3]), argv[4]
+    host, port, count, hold_s = argv[0], int(argv[1]), int(argv[2]), float(argv[3])
+    out_path = argv[4]
     raise_file_limit(count + 64)
     idle, refused = [], 0
     for _ in range(count):
@@ -90,10 +92,7 @@ def main(argv):
         report["why"] = f"{refused} idle connections refused"
     for connection in idle + [slow]:
         connection.close()
-    with open(out_path, "w") as out:
-        json.dump(report, out, indent=2)
-    print(json.dumps(report))
-    return 0
+    return write_extra(out_path, report)
 
 
 if __name__ == "__main__":

