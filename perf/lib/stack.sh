@@ -203,6 +203,15 @@ stack_cgroup_remove() { # service: kill what is left inside, then rmdir every co
 # ---------------------------------------------------------------------------------------------
 # Processes.
 
+# Inner-bash code that closes every descriptor above stderr before a service or its supervisor
+# runs: a service must not hold the test bed's lock (or any other file of its caller), or a
+# caller killed with SIGKILL would leave the lock held by its orphans.
+# shellcheck disable=SC2016 # expanded by the inner bash
+STACK_CLOSE_FDS='for fd_path in /proc/$BASHPID/fd/*; do
+    fd_number=${fd_path##*/}
+    ((fd_number > 2)) && eval "exec $fd_number>&-" 2>/dev/null
+  done'
+
 # Start one process in its own session (so its process group can be signalled as a whole) and in
 # the service's cgroups before it executes anything, so that all of its memory is accounted.
 # Usage: stack_launch SERVICE LOG MEMLOCK NOFILE COMMAND...
@@ -225,6 +234,7 @@ stack_launch() {
       echo "stack-launch: ulimit -n $3 refused, using the hard limit $(ulimit -n)" >&2
     fi
     shift 3
+    '"$STACK_CLOSE_FDS"'
     exec "$@"' stack-launch "$procs" "$memlock" "$nofile" "$@" </dev/null >"$log" 2>&1 &
   STACK_NAMES+=("$service")
   STACK_PIDS+=("$!")
@@ -234,6 +244,7 @@ stack_launch() {
 # service procs-files memlock nofile pidfile log restarts-log command...
 # shellcheck disable=SC2016 # expanded by the inner bash
 STACK_SUPERVISOR='
+  '"$STACK_CLOSE_FDS"'
   service=$1 procs=$2 memlock=$3 nofile=$4 pidfile=$5 log=$6 restarts=$7
   delay_ms=$8 delay_ms_max=$9 reset_s=${10}
   shift 10
