@@ -20,7 +20,10 @@ use std::{
     time::Duration,
 };
 
-use crate::store::{pack_record, Store, TakenPayment, RECORD_ENTRY_BYTES_MAX};
+use crate::store::{
+    codec::{push_record_entry, RECORD_ENTRY_BYTES_MAX},
+    ProcessingKeys, Store, TakenPayment,
+};
 
 /// Payments per script call at most: bounds how long one call holds Redis (about 20 µs each).
 pub const RECORD_BATCH_MAX: usize = 100;
@@ -55,8 +58,8 @@ impl Recorder {
 
 /// Writes queued payments forever, one batch at a time, retrying a failed batch until Redis takes
 /// it (recording is idempotent).
-pub async fn run(recorder: Rc<Recorder>, store: Store, processing_key: Vec<u8>) {
-    let mut packed = Vec::with_capacity(RECORD_BATCH_MAX * RECORD_ENTRY_BYTES_MAX);
+pub async fn run(recorder: Rc<Recorder>, store: Store, processing: ProcessingKeys) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH_MAX * RECORD_ENTRY_BYTES_MAX);
     loop {
         let count = poll_fn(|context| {
             let mut queue = recorder.queue.borrow_mut();
@@ -64,16 +67,16 @@ pub async fn run(recorder: Rc<Recorder>, store: Store, processing_key: Vec<u8>) 
                 *recorder.waker.borrow_mut() = Some(context.waker().clone());
                 return Poll::Pending;
             }
-            packed.clear();
+            batch.clear();
             let count = queue.len().min(RECORD_BATCH_MAX);
             for taken in queue.drain(..count) {
-                pack_record(&mut packed, &taken);
+                push_record_entry(&mut batch, &taken);
             }
             Poll::Ready(count)
         })
         .await;
         let mut retries = 0u32;
-        while let Err(error) = store.record_packed(&processing_key, &packed).await {
+        while let Err(error) = store.record(&processing, &batch).await {
             log::warn!("record of {count} payments failed: {error}; retrying");
             retries += 1;
             // The connection failed (Redis restarting): retry as soon as it is back, because
