@@ -36,6 +36,15 @@ async fn connect(redis: &Redis) -> Store {
     Store::new(client)
 }
 
+/// A store on an empty ledger, and the processing keys `name` with nothing in them.
+async fn fresh(redis: &Redis, name: &str) -> (Store, ProcessingKeys) {
+    let store = connect(redis).await;
+    store.purge().await.unwrap();
+    let keys = ProcessingKeys::new(name, 0);
+    let _ = store.client().request(&[b"DEL", keys.hash(), keys.take()]).await.unwrap();
+    (store, keys)
+}
+
 /// Queues a payment with no cutoff to speak of.
 async fn enqueue(store: &Store, payment: &PaymentRequest, accepted_at_ms: i64) {
     assert!(store.enqueue_by(payment, accepted_at_ms, i64::MAX).await.unwrap());
@@ -167,10 +176,8 @@ fn summary_matches_a_brute_force_model_on_random_windows() {
 fn take_drops_duplicates_and_recover_returns_the_stamped_attempts() {
     let redis = Redis::start();
     on_both_drivers(|| async {
-        let store = connect(&redis).await;
-        store.purge().await.unwrap();
-        let key = &ProcessingKeys::new("take-test", 0);
-        let _ = store.client().request(&[b"DEL", key.hash()]).await.unwrap();
+        let (store, key) = fresh(&redis, "take-test").await;
+        let key = &key;
         for index in [1, 2, 2, 3, 1, 4] {
             let payment = PaymentRequest { correlation_id: id(index), amount_cents: 100 * index };
             enqueue(&store, &payment, 1_752_150_890_000 + index as i64).await;
@@ -215,9 +222,8 @@ fn take_drops_duplicates_and_recover_returns_the_stamped_attempts() {
 fn a_batch_record_adds_each_payment_once_even_when_repeated() {
     let redis = Redis::start();
     on_both_drivers(|| async {
-        let store = connect(&redis).await;
-        store.purge().await.unwrap();
-        let key = &ProcessingKeys::new("batch-test", 0);
+        let (store, key) = fresh(&redis, "batch-test").await;
+        let key = &key;
         let payments: Vec<TakenPayment> = (0..250u64)
             .map(|index| TakenPayment {
                 payment: PaymentRequest {
@@ -252,10 +258,8 @@ fn a_batch_record_adds_each_payment_once_even_when_repeated() {
 fn requeue_puts_a_payment_back_at_the_old_end_once() {
     let redis = Redis::start();
     on_both_drivers(|| async {
-        let store = connect(&redis).await;
-        store.purge().await.unwrap();
-        let key = &ProcessingKeys::new("requeue-test", 0);
-        let _ = store.client().request(&[b"DEL", key.hash()]).await.unwrap();
+        let (store, key) = fresh(&redis, "requeue-test").await;
+        let key = &key;
         for index in 1..=3u64 {
             let payment = PaymentRequest { correlation_id: id(700 + index), amount_cents: 5 };
             enqueue(&store, &payment, 100 * index as i64).await;
@@ -283,9 +287,8 @@ fn requeue_puts_a_payment_back_at_the_old_end_once() {
 fn take_with_a_cutoff_takes_only_payments_accepted_by_then_oldest_first() {
     let redis = Redis::start();
     on_both_drivers(|| async {
-        let store = connect(&redis).await;
-        store.purge().await.unwrap();
-        let key = &ProcessingKeys::new("cutoff-test", 0);
+        let (store, key) = fresh(&redis, "cutoff-test").await;
+        let key = &key;
         for index in 1..=6u64 {
             let payment = PaymentRequest { correlation_id: id(100 + index), amount_cents: 1 };
             enqueue(&store, &payment, 1000 * index as i64).await;
@@ -336,10 +339,8 @@ fn many_concurrent_commands_are_pipelined_and_answered_in_order() {
 fn take_writes_the_processing_entries_and_take_record_the_rust_codecs_read() {
     let redis = Redis::start();
     on_both_drivers(|| async {
-        let store = connect(&redis).await;
-        store.purge().await.unwrap();
-        let key = &ProcessingKeys::new("layout-take", 0);
-        let _ = store.client().request(&[b"DEL", key.hash(), key.take()]).await.unwrap();
+        let (store, key) = fresh(&redis, "layout-take").await;
+        let key = &key;
         let payments: Vec<(PaymentRequest, i64)> = [(1, 1990, 1_752_150_890_001), (2, 1, 0)]
             .into_iter()
             .map(|(index, cents, at)| {
@@ -409,10 +410,9 @@ fn take_writes_the_processing_entries_and_take_record_the_rust_codecs_read() {
 fn take_sets_aside_a_queue_entry_it_cannot_read() {
     let redis = Redis::start();
     on_both_drivers(|| async {
-        let store = connect(&redis).await;
-        store.purge().await.unwrap();
+        let (store, key) = fresh(&redis, "layout-malformed").await;
+        let key = &key;
         let _ = store.client().request(&[b"DEL", b"rinha:malformed"]).await.unwrap();
-        let key = &ProcessingKeys::new("layout-malformed", 0);
         let foreign = format!("{}:19.90:5", id(950).as_str());
         store.client().request(&[b"LPUSH", b"rinha:queue", foreign.as_bytes()]).await.unwrap();
         let payment = PaymentRequest { correlation_id: id(951), amount_cents: 7 };
@@ -432,9 +432,8 @@ fn take_sets_aside_a_queue_entry_it_cannot_read() {
 fn record_writes_ledger_entries_in_the_documented_layout_and_refuses_a_foreign_batch() {
     let redis = Redis::start();
     on_both_drivers(|| async {
-        let store = connect(&redis).await;
-        store.purge().await.unwrap();
-        let key = &ProcessingKeys::new("layout-record", 0);
+        let (store, key) = fresh(&redis, "layout-record").await;
+        let key = &key;
         let second: i64 = 1_752_150_896;
         let payments: Vec<TakenPayment> = [
             (1, 1990, 0, Processor::Default),
@@ -498,9 +497,8 @@ fn record_writes_ledger_entries_in_the_documented_layout_and_refuses_a_foreign_b
 fn requeue_pushes_the_queue_entry_the_rust_codec_wrote() {
     let redis = Redis::start();
     on_both_drivers(|| async {
-        let store = connect(&redis).await;
-        store.purge().await.unwrap();
-        let key = &ProcessingKeys::new("layout-requeue", 0);
+        let (store, key) = fresh(&redis, "layout-requeue").await;
+        let key = &key;
         let payment = PaymentRequest { correlation_id: id(980), amount_cents: 42 };
         enqueue(&store, &payment, 77).await;
         let mut taken = Vec::new();

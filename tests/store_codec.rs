@@ -46,6 +46,10 @@ fn taken(
     TakenPayment { payment: payment(ID, cents), processor, requested_at_ms, accepted_at_ms }
 }
 
+fn report(failing: bool, min_response_time: u64, polled_at_ms: i64) -> HealthReport {
+    HealthReport { health: Health { failing, min_response_time }, polled_at_ms }
+}
+
 /// 2025-07-10T12:34:56.000Z in milliseconds.
 const ACCEPTED_MS: i64 = 1_752_150_896_000;
 
@@ -101,10 +105,6 @@ fn processing_and_record_entry_layout() {
 
 #[test]
 fn health_report_layout() {
-    let report = |failing, min_response_time, polled_at_ms| HealthReport {
-        health: Health { failing, min_response_time },
-        polled_at_ms,
-    };
     assert_eq!(
         encode_health_report(&report(true, 250, ACCEPTED_MS)).as_bytes(),
         b"1:250:1752150896000"
@@ -245,10 +245,6 @@ fn decode_take_record_table() {
 
 #[test]
 fn decode_health_report_table() {
-    let report = |failing, min_response_time, polled_at_ms| HealthReport {
-        health: Health { failing, min_response_time },
-        polled_at_ms,
-    };
     assert_eq!(
         decode_health_report(b"1:250:1752150896123"),
         Some(report(true, 250, 1_752_150_896_123))
