@@ -18,7 +18,7 @@ use std::time::Duration;
 use common::{on_both_drivers, Redis};
 use rinha::{
     http::stream::Endpoint,
-    payment::{CorrelationId, PaymentRequest, Processor, Totals},
+    payment::{CorrelationId, PaymentRequest, Processor, Totals, AMOUNT_CENTS_MAX},
     redis::{Client, Reply},
     store::{
         codec::{
@@ -228,7 +228,9 @@ fn a_batch_record_adds_each_payment_once_even_when_repeated() {
             .map(|index| TakenPayment {
                 payment: PaymentRequest {
                     correlation_id: id(5000 + index),
-                    amount_cents: 100 + index,
+                    // The first second's default total passes 1e14 cents: past what Lua 5.1
+                    // prints without an exponent ("%.14g").
+                    amount_cents: if index < 20 { AMOUNT_CENTS_MAX } else { 100 + index },
                 },
                 processor: if index % 4 == 0 { Processor::Fallback } else { Processor::Default },
                 requested_at_ms: 1_752_150_896_000 + (index as i64) * 37,
@@ -294,6 +296,11 @@ fn take_with_a_cutoff_takes_only_payments_accepted_by_then_oldest_first() {
             enqueue(&store, &payment, 1000 * index as i64).await;
         }
         let mut taken = Vec::new();
+        store.take(key, 10, Processor::Fallback, 7_000, Some(999), &mut taken).await.unwrap();
+        assert!(taken.is_empty(), "the oldest is too young: nothing");
+        store.take(key, 2, Processor::Fallback, 7_000, Some(3_000), &mut taken).await.unwrap();
+        let accepted: Vec<i64> = taken.iter().map(|taken| taken.accepted_at_ms).collect();
+        assert_eq!(accepted, [1000, 2000], "the count bounds a take with a cutoff too");
         store.take(key, 10, Processor::Fallback, 7_000, Some(3_000), &mut taken).await.unwrap();
         let accepted: Vec<i64> = taken.iter().map(|taken| taken.accepted_at_ms).collect();
         assert_eq!(accepted, [1000, 2000, 3000], "inclusive cutoff, FIFO");

@@ -114,6 +114,10 @@ return 0
 /// A call that took something also writes the take record `<ticket ARGV[5]>|<entry>,<entry>...`
 /// to the thread's take key (`KEYS[4]`): if the connection fails before the reply arrives, the
 /// worker reads that key once Redis answers again and settles what the call took.
+///
+/// Commands per call, not per payment, wherever the batch allows: one `RPOP` with a count (after
+/// one `LRANGE` to find the cutoff, when there is one), one `HSETNX` per payment (the duplicate
+/// check), one `HSET` of every processing entry and one `SET` of the take record.
 const TAKE: &str = concat!(
     lua_queue_entry!(),
     lua_processing_entry!(),
@@ -121,14 +125,23 @@ const TAKE: &str = concat!(
     r#"
 local n = tonumber(ARGV[1])
 local cutoff = ARGV[4] ~= '-' and tonumber(ARGV[4]) or nil
-local out = {}
-for _ = 1, 2 * n do
-  if #out >= n then break end
-  local entry = redis.call('LINDEX', KEYS[1], -1)
-  if not entry then break end
-  local id, _, accepted = decode_queue_entry(entry)
-  if cutoff and accepted and tonumber(accepted) > cutoff then break end
-  redis.call('RPOP', KEYS[1])
+if cutoff then
+  -- The oldest n, oldest last; take those accepted by the cutoff, up to the first that is not.
+  local oldest = redis.call('LRANGE', KEYS[1], -n, -1)
+  local eligible = 0
+  for i = #oldest, 1, -1 do
+    local _, _, accepted = decode_queue_entry(oldest[i])
+    if accepted and tonumber(accepted) > cutoff then break end
+    eligible = eligible + 1
+  end
+  n = eligible
+end
+if n == 0 then return {} end
+local popped = redis.call('RPOP', KEYS[1], n)
+if not popped then return {} end
+local out, fields = {}, {}
+for _, entry in ipairs(popped) do
+  local id = decode_queue_entry(entry)
   if not id then
     -- Never written by this code; kept aside for a human rather than blocking the queue.
     redis.call('LPUSH', '"#,
@@ -136,11 +149,13 @@ for _ = 1, 2 * n do
     r#"', entry)
   elseif redis.call('HSETNX', KEYS[2], id, '1') == 1 then
     local rest = string.sub(entry, QUEUE_ENTRY_REST)
-    redis.call('HSET', KEYS[3], id, encode_processing_entry(rest, ARGV[2], ARGV[3]))
+    fields[#fields + 1] = id
+    fields[#fields + 1] = encode_processing_entry(rest, ARGV[2], ARGV[3])
     out[#out + 1] = entry
   end
 end
 if #out > 0 then
+  redis.call('HSET', KEYS[3], unpack(fields))
   redis.call('SET', KEYS[4], encode_take_record(ARGV[5], out))
 end
 return out
@@ -152,13 +167,21 @@ return out
 /// is a batch of record entries: one script call for a batch costs Redis far less than one per
 /// payment, and Redis is the hot path's shared resource. A batch this code did not write is
 /// refused whole, before anything is written.
+///
+/// Only the `HSETNX` that makes recording idempotent is per payment. The totals of each second
+/// and processor are summed in the script and added with one `HINCRBY` each; the second goes into
+/// `seconds` when the first entry of either processor lands in its hash (the count added equals
+/// the count now), which is the only time it can be missing; the processing entries go in one
+/// `HDEL`.
 const RECORD: &str = concat!(
     lua_record_entry!(),
     lua_ledger_entry!(),
     r#"
 local entries = decode_record_batch(ARGV[1])
 if not entries then return redis.error_reply('malformed record batch') end
-local added = 0
+local added, ids = 0, {}
+-- Per second, in the order first seen: {second, {d = {count, cents}, f = {count, cents}}}.
+local seconds, sums = {}, {}
 for _, entry in ipairs(entries) do
   local id, cents, processor, at = entry[1], entry[2], entry[3], entry[4]
   local second = math.floor(at / 1000)
@@ -166,13 +189,34 @@ for _, entry in ipairs(entries) do
     ledger_prefix!(),
     r#"' .. string.format('%d', second)
   if redis.call('HSETNX', key, id, encode_ledger_entry(cents, processor, at - second * 1000)) == 1 then
-    redis.call('HINCRBY', key, processor .. '#n', 1)
-    redis.call('HINCRBY', key, processor .. '#a', cents)
-    redis.call('ZADD', KEYS[2], second, string.format('%d', second))
+    local second_sums = sums[key]
+    if not second_sums then
+      second_sums = {d = {0, 0}, f = {0, 0}}
+      sums[key] = second_sums
+      seconds[#seconds + 1] = {key, second}
+    end
+    local processor_sums = second_sums[processor]
+    processor_sums[1] = processor_sums[1] + 1
+    processor_sums[2] = processor_sums[2] + tonumber(cents)
     added = added + 1
   end
-  redis.call('HDEL', KEYS[1], id)
+  ids[#ids + 1] = id
 end
+for _, pair in ipairs(seconds) do
+  local key, second = pair[1], pair[2]
+  for _, processor in ipairs({'d', 'f'}) do
+    local processor_sums = sums[key][processor]
+    if processor_sums[1] > 0 then
+      -- '%d': plain digits for HINCRBY, whatever Redis's conversion of a Lua number to text.
+      local count = redis.call('HINCRBY', key, processor .. '#n', string.format('%d', processor_sums[1]))
+      redis.call('HINCRBY', key, processor .. '#a', string.format('%d', processor_sums[2]))
+      if count == processor_sums[1] then
+        redis.call('ZADD', KEYS[2], second, string.format('%d', second))
+      end
+    end
+  end
+end
+if #ids > 0 then redis.call('HDEL', KEYS[1], unpack(ids)) end
 return added
 "#
 );
