@@ -6,8 +6,8 @@
 //! - [`redis`]: a minimal pipelined RESP2 client (framing by `redis-protocol`, bounds checked by us).
 //!   Knows nothing about payments.
 //! - [`payment`]: domain types and hand-written JSON and timestamp codecs. Pure, std only.
-//! - [`store`]: the Redis keys and Lua scripts that make up the payment ledger, shared by the API and
-//!   the worker so that both sides agree on one data layout.
+//! - [`store`]: the Redis keys, value codecs and Lua scripts that make up the payment ledger, shared
+//!   by the API and the worker so that both sides agree on one data layout.
 //! - [`api`]: `POST /payments`, `GET /payments-summary`, `POST /purge-payments`. Never calls a
 //!   processor.
 //! - [`worker`]: drains the queue, chooses a processor, calls it, records the outcome.
@@ -20,8 +20,9 @@
 //!
 //! # Dependency rules
 //! `http` and `redis` use only monoio, httparse, redis-protocol and std. `payment` is std only. `api`
-//! and `worker` use `http`, `redis`, `store` and `payment`. `processor_sim` uses `http` and `payment`.
-//! Any module may use the pure leaves `number` and `backoff`, which use std only.
+//! and `worker` use `http`, `redis`, `store` and `payment`; `store` uses `redis`, `payment` and the
+//! router's plain health values (`worker::router::HealthReport`). `processor_sim` uses `http` and
+//! `payment`. Any module may use the pure leaves `number` and `backoff`, which use std only.
 //! State is per thread (`Rc<RefCell<_>>`); anything that crosses threads goes through Redis or an
 //! explicit channel.
 

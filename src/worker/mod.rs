@@ -32,7 +32,7 @@ use crate::{
     http::{client::Origin, stream::Endpoint, tls::TlsConfig},
     payment::unix_ms,
     redis::Client,
-    store::{Store, StoreError, TakenPayment, SCRIPTS},
+    store::{ProcessingKeys, Store, StoreError, TakenPayment, SCRIPTS},
 };
 use processor::{LookupOutcome, ProcessorClient};
 use recorder::Recorder;
@@ -91,7 +91,7 @@ const RETRY_BOUND: Duration = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
 /// The state shared by the tasks of one worker thread.
 struct Context {
     store: Store,
-    processing_key: Vec<u8>,
+    processing: ProcessingKeys,
     processors: Rc<[ProcessorClient; 2]>,
     router: Rc<RefCell<Router>>,
     timeout: Duration,
@@ -138,11 +138,6 @@ fn now_ms() -> i64 {
     unix_ms(SystemTime::now())
 }
 
-/// The processing hash of thread `thread_index` of worker `worker_id`.
-pub fn processing_key(worker_id: &str, thread_index: usize) -> Vec<u8> {
-    format!("rinha:processing:{worker_id}:{thread_index}").into_bytes()
-}
-
 /// Runs worker thread `thread_index` forever.
 pub async fn run(settings: WorkerSettings, thread_index: usize) {
     let client = Client::start(settings.redis.clone(), SCRIPTS);
@@ -154,8 +149,8 @@ pub async fn run(settings: WorkerSettings, thread_index: usize) {
     let processors = Rc::new(processors);
     let router = Rc::new(RefCell::new(Router::new(settings.router)));
     let context = Rc::new(Context {
-        store: Store::new(client.clone()),
-        processing_key: processing_key(&settings.worker_id, thread_index),
+        store: Store::new(client),
+        processing: ProcessingKeys::new(&settings.worker_id, thread_index),
         processors: processors.clone(),
         router: router.clone(),
         timeout: Duration::from_millis(settings.timeout_ms),
@@ -168,10 +163,10 @@ pub async fn run(settings: WorkerSettings, thread_index: usize) {
     monoio::spawn(recorder::run(
         context.recorder.clone(),
         context.store.clone(),
-        context.processing_key.clone(),
+        context.processing.clone(),
     ));
     let owner = format!("{}:{thread_index}:{}", settings.worker_id, std::process::id());
-    monoio::spawn(health::run(client, processors, router, owner));
+    monoio::spawn(health::run(context.store.clone(), processors, router, owner));
     recover(&context).await;
     dispatch(&context, settings.inflight_max, settings.take_batch_max, settings.take_rate_max)
         .await;
@@ -180,7 +175,7 @@ pub async fn run(settings: WorkerSettings, thread_index: usize) {
 /// Resumes every payment a previous run left in this thread's processing hash.
 async fn recover(context: &Rc<Context>) {
     let recovered = loop {
-        match context.store.recover(&context.processing_key).await {
+        match context.store.recover(&context.processing).await {
             Ok(recovered) => break recovered,
             Err(error) => {
                 log::warn!("recovery read failed: {error}; retrying");
@@ -255,7 +250,7 @@ async fn dispatch(
         let count = room.min(count_max).min(tokens as usize);
         let taken = context
             .store
-            .take(&context.processing_key, count, processor, now, accepted_by_ms, &mut batch)
+            .take(&context.processing, count, processor, now, accepted_by_ms, &mut batch)
             .await;
         match taken {
             Ok(()) => error_backoff.reset(),
@@ -307,7 +302,7 @@ async fn restamp(context: &Context, batch: &mut [TakenPayment]) {
     for taken in batch.iter_mut() {
         taken.requested_at_ms = fresh_ms;
         let taken = &*taken;
-        let stamp = move || context.store.stamp(&context.processing_key, taken);
+        let stamp = move || context.store.restamp(&context.processing, taken);
         retry_until_stored(&context.store, RETRY_BACKOFF, RETRY_BOUND, &"stamp", stamp).await;
     }
 }
@@ -426,7 +421,7 @@ fn first_lookup_after_ms(suspicion_age_ms: f64) -> u64 {
 /// Puts a payment no processor has back in the queue, retrying until Redis takes it.
 async fn requeue(context: &Context, taken: &TakenPayment) {
     bump(&context.counters.requeued, 1);
-    let requeue = move || context.store.requeue(&context.processing_key, taken);
+    let requeue = move || context.store.requeue(&context.processing, taken);
     retry_until_stored(&context.store, RETRY_BACKOFF, RETRY_BOUND, &"requeue", requeue).await;
 }
 

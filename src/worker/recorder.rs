@@ -23,7 +23,10 @@ use std::{
 use super::retry_until_stored;
 use crate::{
     backoff::Backoff,
-    store::{pack_record, Store, TakenPayment, RECORD_ENTRY_BYTES_MAX},
+    store::{
+        codec::{push_record_entry, RECORD_ENTRY_BYTES_MAX},
+        ProcessingKeys, Store, TakenPayment,
+    },
 };
 
 /// Payments per script call at most: bounds how long one call holds Redis (about 20 µs each).
@@ -66,8 +69,8 @@ impl Recorder {
 
 /// Writes queued payments forever, one batch at a time, retrying a failed batch until Redis takes
 /// it (recording is idempotent).
-pub async fn run(recorder: Rc<Recorder>, store: Store, processing_key: Vec<u8>) {
-    let mut packed = Vec::with_capacity(RECORD_BATCH_MAX * RECORD_ENTRY_BYTES_MAX);
+pub async fn run(recorder: Rc<Recorder>, store: Store, processing: ProcessingKeys) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH_MAX * RECORD_ENTRY_BYTES_MAX);
     loop {
         let count = poll_fn(|context| {
             let mut queue = recorder.queue.borrow_mut();
@@ -75,10 +78,10 @@ pub async fn run(recorder: Rc<Recorder>, store: Store, processing_key: Vec<u8>) 
                 *recorder.waker.borrow_mut() = Some(context.waker().clone());
                 return Poll::Pending;
             }
-            packed.clear();
+            batch.clear();
             let count = queue.len().min(RECORD_BATCH_MAX);
             for taken in queue.drain(..count) {
-                pack_record(&mut packed, &taken);
+                push_record_entry(&mut batch, &taken);
             }
             Poll::Ready(count)
         })
@@ -86,7 +89,7 @@ pub async fn run(recorder: Rc<Recorder>, store: Store, processing_key: Vec<u8>) 
         // After a lost connection (Redis restarting) the batch is written again as soon as Redis
         // is back, because these payments are already in the processors' books and the audit
         // allows 1.5 s.
-        let record = || store.record_packed(&processing_key, &packed);
+        let record = || store.record(&processing, &batch);
         let operation = format_args!("record of {count} payments");
         retry_until_stored(&store, RETRY_BACKOFF, RETRY_BOUND, &operation, record).await;
         assert!(recorder.unsettled.get() >= count);
