@@ -33,6 +33,7 @@ pub mod backoff;
 pub mod config;
 pub mod http;
 pub mod logger;
+pub mod net;
 pub mod number;
 pub mod payment;
 pub mod processor_sim;

@@ -17,7 +17,7 @@ use std::{
 };
 
 use rinha::{
-    http::stream::Endpoint,
+    net::Endpoint,
     processor_sim::{
         behaviour::Fee,
         client::{SimClient, SimResponse},

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{on_both_drivers, Redis};
 use rinha::{
-    http::stream::Endpoint,
+    net::Endpoint,
     payment::{CorrelationId, PaymentRequest, Processor, Totals},
     redis::{Client, Reply},
     store::{Store, TakenPayment, SCRIPTS},

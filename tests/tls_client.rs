@@ -284,7 +284,7 @@ fn handshake_errors_are_invalid_data_naming_the_tls_error() {
     let pki = Pki::new("localhost");
     on_both_drivers(|| async {
         let server = Server::start(pki.server.clone());
-        let endpoint = rinha::http::stream::Endpoint::parse(&format!("localhost:{}", server.port));
+        let endpoint = rinha::net::Endpoint::parse(&format!("localhost:{}", server.port));
         let stream = endpoint.unwrap().connect().await.unwrap();
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap().to_owned();
         let untrusted = TlsConfig::new(None).unwrap();

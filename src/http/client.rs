@@ -27,9 +27,9 @@ use rustls::pki_types::ServerName;
 
 use super::{
     request::CONTENT_LENGTH_DIGITS_MAX,
-    stream::{Endpoint, Stream},
     tls::{TlsConfig, TlsStream},
 };
+use crate::net::{Endpoint, Stream};
 
 /// Read buffer per pooled connection: processor responses are under 200 bytes.
 pub const RESPONSE_BUFFER_BYTES: usize = 4096;

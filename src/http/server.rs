@@ -21,9 +21,11 @@ use monoio::{
 use super::{
     request::{parse_request, Request, BODY_BYTES_MAX},
     response,
-    stream::{Listener, Stream},
 };
-use crate::backoff::Backoff;
+use crate::{
+    backoff::Backoff,
+    net::{Listener, Stream},
+};
 
 /// Longest pause between failed accepts (ms): short, because a failed accept (file descriptors
 /// exhausted) clears as soon as a connection closes.

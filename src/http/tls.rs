@@ -39,7 +39,7 @@ use rustls::{
     ClientConfig, ClientConnection, RootCertStore,
 };
 
-use super::stream::Stream;
+use crate::net::Stream;
 
 /// Ciphertext read from the socket in one read. rustls reassembles records itself, so this only
 /// sets how many bytes one read syscall may return; small answers fit in one read.

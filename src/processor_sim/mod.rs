@@ -51,8 +51,8 @@ use crate::{
             NO_CONTENT,
         },
         server::{Handler, Next},
-        stream::{Endpoint, Listener},
     },
+    net::{Endpoint, Listener},
     payment::{
         parse_timestamp_us, write_cents, write_timestamp_us, Buffers, CorrelationId,
         AMOUNT_CENTS_MAX, CORRELATION_ID_BYTES,

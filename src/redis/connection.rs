@@ -43,7 +43,7 @@ use super::{
 };
 use crate::{
     backoff::Backoff,
-    http::stream::{Endpoint, Stream},
+    net::{Endpoint, Stream},
 };
 
 /// Bytes reserved in the read buffer before each read.

@@ -9,7 +9,8 @@
 //!   callers in order.
 //!
 //! # Dependency rules
-//! monoio, local-sync, bytes, redis-protocol and std; nothing here knows about payments.
+//! [`crate::net`] for sockets; monoio, local-sync, bytes, redis-protocol and std. Nothing here
+//! knows about payments.
 
 pub mod command;
 pub mod connection;

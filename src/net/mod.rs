@@ -1,8 +1,13 @@
-//! One stream and one listener type over TCP and Unix sockets.
+//! Endpoints, listeners and streams over TCP and Unix sockets: the layer under both [`crate::http`]
+//! and [`crate::redis`].
 //!
 //! nginx reaches the API over a Unix socket in the contest stack, tests use TCP on port 0, and
 //! Redis may be at either. An enum (rather than generics everywhere) keeps the layers above
 //! monomorphic: one server loop, one client, one Redis connection type.
+//!
+//! # Dependency rules
+//! monoio, socket2 and std only: no protocol lives here, so `http` and `redis` each depend on this
+//! module and not on each other.
 
 use std::{
     io,
