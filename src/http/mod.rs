@@ -9,7 +9,8 @@
 //!
 //! # Dependency rules
 //! [`crate::net`] for sockets; monoio, httparse, rustls (with webpki-roots, in [`tls`]) and std.
-//! Nothing here knows about payments.
+//! Nothing here knows about payments or the contest: headers and statuses that the contest
+//! defines are passed in by the code that knows it.
 
 pub mod client;
 pub mod request;

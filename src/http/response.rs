@@ -55,7 +55,7 @@ impl Status {
             Self::Unauthorized => b"HTTP/1.1 401 Unauthorized\r\n",
             Self::NotFound => b"HTTP/1.1 404 Not Found\r\n",
             Self::UnprocessableEntity => b"HTTP/1.1 422 Unprocessable Entity\r\n",
-            Self::TooManyRequests => b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\n",
+            Self::TooManyRequests => b"HTTP/1.1 429 Too Many Requests\r\n",
             Self::InternalServerError => b"HTTP/1.1 500 Internal Server Error\r\n",
         }
     }
@@ -63,17 +63,31 @@ impl Status {
 
 /// Appends a complete response with a JSON body.
 pub fn write_json(out: &mut Vec<u8>, status: Status, body: &[u8]) {
-    write_with_type(out, status, b"application/json", body);
+    write_response(out, status, b"", b"application/json", body);
 }
 
 /// Appends a complete response with a plain-text body (reasons for 4xx answers).
 pub fn write_text(out: &mut Vec<u8>, status: Status, body: &[u8]) {
-    write_with_type(out, status, b"text/plain", body);
+    write_response(out, status, b"", b"text/plain", body);
 }
 
-fn write_with_type(out: &mut Vec<u8>, status: Status, content_type: &[u8], body: &[u8]) {
+/// Appends a complete response whose head carries `headers` (whole lines, each ended by CRLF,
+/// or empty) before `Content-Type` and `Content-Length`. Headers that a protocol on top of HTTP
+/// defines (a processor's `Retry-After`) come from the code that knows that protocol.
+///
+/// # Panics
+/// If `headers` is not empty and does not end with CRLF: the head would run into the next line.
+pub fn write_response(
+    out: &mut Vec<u8>,
+    status: Status,
+    headers: &[u8],
+    content_type: &[u8],
+    body: &[u8],
+) {
+    assert!(headers.is_empty() || headers.ends_with(b"\r\n"), "header lines end with CRLF");
     let mut digits = itoa::Buffer::new();
     out.extend_from_slice(status.status_line());
+    out.extend_from_slice(headers);
     out.extend_from_slice(b"Content-Type: ");
     out.extend_from_slice(content_type);
     out.extend_from_slice(b"\r\nContent-Length: ");

@@ -192,7 +192,7 @@ impl SimClient {
                 separator = '&';
             }
         }
-        self.send("GET", &target, &[("X-Rinha-Token", token)], b"")
+        self.send("GET", &target, &[(crate::processor_sim::TOKEN_HEADER, token)], b"")
     }
 
     /// `PUT /admin/configurations/delay`.
@@ -204,7 +204,7 @@ impl SimClient {
         self.send(
             "PUT",
             "/admin/configurations/delay",
-            &[("X-Rinha-Token", token)],
+            &[(crate::processor_sim::TOKEN_HEADER, token)],
             body.as_bytes(),
         )
     }
@@ -215,7 +215,7 @@ impl SimClient {
     /// As [`SimClient::send`].
     pub fn set_failure(&self, token: &str, failing: bool) -> io::Result<SimResponse> {
         let body = format!("{{\"failure\":{failing}}}");
-        let headers = [("X-Rinha-Token", token)];
+        let headers = [(crate::processor_sim::TOKEN_HEADER, token)];
         self.send("PUT", "/admin/configurations/failure", &headers, body.as_bytes())
     }
 
@@ -225,7 +225,7 @@ impl SimClient {
     /// As [`SimClient::send`].
     pub fn set_fault(&self, token: &str, fault: &str) -> io::Result<SimResponse> {
         let body = format!("{{\"fault\":\"{fault}\"}}");
-        let headers = [("X-Rinha-Token", token)];
+        let headers = [(crate::processor_sim::TOKEN_HEADER, token)];
         self.send("PUT", "/admin/configurations/fault", &headers, body.as_bytes())
     }
 
@@ -238,7 +238,7 @@ impl SimClient {
         self.send(
             "PUT",
             "/admin/configurations/token",
-            &[("X-Rinha-Token", token)],
+            &[(crate::processor_sim::TOKEN_HEADER, token)],
             body.as_bytes(),
         )
     }
@@ -248,7 +248,12 @@ impl SimClient {
     /// # Errors
     /// As [`SimClient::send`].
     pub fn purge(&self, token: &str) -> io::Result<SimResponse> {
-        self.send("POST", "/admin/purge-payments", &[("X-Rinha-Token", token)], b"")
+        self.send(
+            "POST",
+            "/admin/purge-payments",
+            &[(crate::processor_sim::TOKEN_HEADER, token)],
+            b"",
+        )
     }
 }
 

@@ -20,8 +20,9 @@
 //! that step, so a change made during a delay applies to step 3.
 //!
 //! # Dependency rules
-//! `http` (server, request, response, stream), `payment` and std; `runtime` only in [`start`],
-//! which exists for tests. State lives on one thread (`Cell`/`RefCell` in an `Rc`): the real
+//! `http` (server, request, response), `net`, `payment` and std; `runtime` only in [`start`],
+//! which exists for tests. The contest's own HTTP details (the `X-Rinha-Token` header,
+//! `Retry-After: 5`) are defined here and handed to `http` as data. State lives on one thread (`Cell`/`RefCell` in an `Rc`): the real
 //! processor's answers are cheap and the delays are timers, so one thread is plenty.
 
 pub mod behaviour;
@@ -47,8 +48,8 @@ use crate::{
     http::{
         request::{percent_decode, query_value, Request, BODY_BYTES_MAX},
         response::{
-            write_json, write_json_with, write_text, Status, METHOD_NOT_ALLOWED, NOT_FOUND,
-            NO_CONTENT,
+            write_json, write_json_with, write_response, write_text, Status, METHOD_NOT_ALLOWED,
+            NOT_FOUND, NO_CONTENT,
         },
         server::{Handler, Next},
     },
@@ -245,6 +246,23 @@ struct FaultBody<'a> {
     fault: &'a str,
 }
 
+/// The header that carries the admin token, as the official processor names it.
+pub const TOKEN_HEADER: &str = "X-Rinha-Token";
+
+/// Sent with every `429`: the official processor asks callers to wait five seconds.
+const RETRY_AFTER: &[u8] = b"Retry-After: 5\r\n";
+
+/// The processor's `429 Too Many Requests`, with its `Retry-After`.
+fn write_too_many_requests(out: &mut Vec<u8>) {
+    write_response(
+        out,
+        Status::TooManyRequests,
+        RETRY_AFTER,
+        b"text/plain",
+        b"too many requests\n",
+    );
+}
+
 /// What [`Fault::Garbage`] sends: not an HTTP status line.
 const GARBAGE: &[u8] = b"\x00\xffSPAM 200 not-http\r\n\x1b[0m\r\n\r\n";
 
@@ -314,7 +332,7 @@ impl Simulator {
     /// `POST /payments`, then the configured fault applied to its answer.
     async fn create_payment(&self, body: &[u8], out: &mut Vec<u8>) -> Next {
         if self.fault.get() == Fault::Busy {
-            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            write_too_many_requests(out);
             return Next::KeepOpen;
         }
         let start = out.len();
@@ -358,7 +376,7 @@ impl Simulator {
             return;
         };
         let Some(_permit) = self.limiter.acquire().await else {
-            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            write_too_many_requests(out);
             return;
         };
         let delay_ms = self.delay_ms.get();
@@ -407,7 +425,7 @@ impl Simulator {
             return;
         };
         let Some(_permit) = self.limiter.acquire().await else {
-            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            write_too_many_requests(out);
             return;
         };
         let Some(payment) = self.ledger.borrow().get(&id) else {
@@ -433,7 +451,7 @@ impl Simulator {
                 monoio::time::sleep(slot.saturating_duration_since(Instant::now())).await;
             }
             Admission::Refused => {
-                write_text(out, Status::TooManyRequests, b"too many requests\n");
+                write_too_many_requests(out);
                 return;
             }
         }
@@ -590,7 +608,7 @@ impl Handler for Simulator {
                 | Route::PaymentIds
                 | Route::Purge
         );
-        if admin && !self.authorized(request.token) {
+        if admin && !self.authorized(request.header(TOKEN_HEADER)) {
             write_text(out, Status::Unauthorized, b"invalid X-Rinha-Token\n");
             return Next::KeepOpen;
         }
