@@ -53,7 +53,7 @@ impl Stack {
         if response.status != 200 {
             return None;
         }
-        let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        let value = response.json();
         let count = |name: &str| value[name]["totalRequests"].as_u64().unwrap();
         Some(count("default") + count("fallback"))
     }
@@ -78,19 +78,6 @@ impl Stack {
         assert_eq!(fallback, self.fallback.admin_summary(""), "fallback books");
         assert_eq!(default.0 + fallback.0, accepted.len() as u64, "recorded vs accepted");
     }
-}
-
-fn set_fault(simulator: &Simulator, fault: &str) {
-    let body = format!("{{\"fault\":\"{fault}\"}}");
-    let response = request(
-        &simulator.address(),
-        "PUT",
-        "/admin/configurations/fault",
-        &[("X-Rinha-Token", TOKEN)],
-        &body,
-    )
-    .unwrap();
-    assert_eq!(response.status, 200, "{response:?}");
 }
 
 /// Posts payments one after another until `stop` is set; returns (accepted, refused) ids.
@@ -267,7 +254,7 @@ fn payments_survive_a_processor_fault(fault: &str, count: usize) -> Stack {
     let mut stack = Stack::start(Redis::start());
     // A short hold, so a default that refuses (busy) hands payments to the fallback soon.
     stack.start_worker(&[("HOLD_MAX_MS", "200")]);
-    set_fault(&stack.default, fault);
+    stack.default.set_fault(fault);
     let accepted: Vec<String> = (0..count)
         .map(|_| {
             let id = uuid();
@@ -276,7 +263,7 @@ fn payments_survive_a_processor_fault(fault: &str, count: usize) -> Stack {
         })
         .collect();
     stack.wait_recorded(count as u64);
-    set_fault(&stack.default, "none");
+    stack.default.set_fault("none");
     stack.assert_exactly_once(&accepted, &[]);
     stack
 }

@@ -6,9 +6,9 @@
 //! - [`Simulator`]: the [`Handler`] that answers every route, with its in-memory state.
 //! - [`SimSettings`]: the plain start-up settings (the binary builds them from the environment
 //!   through `config::sim`; tests build them directly).
-//! - [`start`]: runs a simulator on its own thread and returns its port, for tests.
-//! - [`serve`]: serves a bound listener on the current runtime, for the binary.
-//! - [`client::SimClient`]: a small blocking client to drive a simulator from tests.
+//! - [`serve`]: serves a bound listener on the current runtime. Building the runtime is the
+//!   caller's job: the binary's, or the tests' (`tests/common/sim.rs`, which also holds the
+//!   blocking client the tests drive a simulator with).
 //! - [`behaviour`], [`ledger`], [`limiter`]: the rules, the books and the concurrency limiter,
 //!   each testable alone.
 //!
@@ -20,19 +20,17 @@
 //! that step, so a change made during a delay applies to step 3.
 //!
 //! # Dependency rules
-//! `http` (server, request, response), `net`, `payment` and std; `runtime` only in [`start`],
-//! which exists for tests. The contest's own HTTP details (the `X-Rinha-Token` header,
-//! `Retry-After: 5`) are defined here and handed to `http` as data. State lives on one thread (`Cell`/`RefCell` in an `Rc`): the real
+//! `http` (server, request, response), `net`, `payment` and std; never `runtime`. The contest's
+//! own HTTP details (the `X-Rinha-Token` header, `Retry-After: 5`) are defined here and handed to
+//! `http` as data. State lives on one thread (`Cell`/`RefCell` in an `Rc`): the real
 //! processor's answers are cheap and the delays are timers, so one thread is plenty.
 
 pub mod behaviour;
-pub mod client;
 pub mod ledger;
 pub mod limiter;
 
 use std::{
     cell::{Cell, RefCell},
-    io,
     rc::Rc,
     time::{Duration, Instant},
 };
@@ -53,7 +51,7 @@ use crate::{
         },
         server::{Handler, Next},
     },
-    net::{Endpoint, Listener},
+    net::Listener,
     payment::{
         parse_timestamp_us, write_cents, write_timestamp_us, Buffers, CorrelationId,
         AMOUNT_CENTS_MAX, CORRELATION_ID_BYTES,
@@ -155,35 +153,6 @@ pub fn validate_token(token: &str) -> Result<(), String> {
         return Err("token must be printable ASCII without spaces".to_string());
     }
     Ok(())
-}
-
-/// Runs a simulator on a new thread (with its own runtime) listening on `endpoint`, for tests.
-/// The thread serves until the process ends.
-///
-/// # Returns
-/// The bound TCP port (useful with `127.0.0.1:0`), or 0 for a Unix socket. The listener is bound
-/// before this returns, so a client may connect at once.
-///
-/// # Errors
-/// Invalid settings (`InvalidInput`), a thread that could not start, or the bind error.
-pub fn start(settings: SimSettings, endpoint: Endpoint) -> io::Result<u16> {
-    settings.validate().map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<io::Result<u16>>(1);
-    std::thread::Builder::new().name("processor-sim".to_string()).spawn(move || {
-        crate::runtime::block_on(move || async move {
-            match endpoint.bind(LISTEN_BACKLOG) {
-                Ok(listener) => {
-                    // The receiver waits for exactly this message; it cannot be gone yet.
-                    let _ = sender.send(Ok(listener.local_port().unwrap_or(0)));
-                    serve(listener, settings).await;
-                }
-                Err(error) => {
-                    let _ = sender.send(Err(error));
-                }
-            }
-        });
-    })?;
-    receiver.recv().map_err(|_| io::Error::other("the simulator thread ended before binding"))?
 }
 
 /// Serves `listener` on the current thread's runtime forever.
