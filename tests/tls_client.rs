@@ -288,8 +288,7 @@ fn handshake_errors_are_invalid_data_naming_the_tls_error() {
         let stream = endpoint.unwrap().connect().await.unwrap();
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap().to_owned();
         let untrusted = TlsConfig::new(None).unwrap();
-        let Err(error) = rinha::http::tls::TlsStream::connect(stream, &untrusted, name).await
-        else {
+        let Err(error) = rinha::http::tls::connect(stream, &untrusted, name).await else {
             panic!("the handshake must fail without the private CA");
         };
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
