@@ -268,40 +268,34 @@ fn payments_survive_a_processor_fault(fault: &str, count: usize) -> Stack {
     stack
 }
 
-#[test]
-fn a_processor_that_resets_after_recording_is_paid_once() {
+/// A fault that loses the default's answer after it recorded the payment: 20 payments are each paid
+/// once, and the default holds some of them.
+fn payments_are_found_where_the_lost_answer_left_them(fault: &str) {
     // The default recorded each payment it got before failing to answer; the worker found
     // them there. It may also have sent later payments to the fallback, since a default that
     // keeps failing to answer is unusable for a while (DESIGN.md section 5).
-    let stack = payments_survive_a_processor_fault("reset", 20);
-    assert!(stack.default.admin_summary("").0 > 0);
+    let stack = payments_survive_a_processor_fault(fault, 20);
+    assert!(stack.default.admin_summary("").0 > 0, "the default recorded none under {fault}");
+}
+
+#[test]
+fn a_processor_that_resets_after_recording_is_paid_once() {
+    payments_are_found_where_the_lost_answer_left_them("reset");
 }
 
 #[test]
 fn a_processor_that_never_answers_is_looked_up_and_paid_once() {
-    // The default recorded each payment it got before failing to answer; the worker found
-    // them there. It may also have sent later payments to the fallback, since a default that
-    // keeps failing to answer is unusable for a while (DESIGN.md section 5).
-    let stack = payments_survive_a_processor_fault("silent", 20);
-    assert!(stack.default.admin_summary("").0 > 0);
+    payments_are_found_where_the_lost_answer_left_them("silent");
 }
 
 #[test]
 fn a_truncated_answer_is_resolved_by_a_lookup() {
-    // The default recorded each payment it got before failing to answer; the worker found
-    // them there. It may also have sent later payments to the fallback, since a default that
-    // keeps failing to answer is unusable for a while (DESIGN.md section 5).
-    let stack = payments_survive_a_processor_fault("truncated", 20);
-    assert!(stack.default.admin_summary("").0 > 0);
+    payments_are_found_where_the_lost_answer_left_them("truncated");
 }
 
 #[test]
 fn a_garbage_answer_is_resolved_by_a_lookup() {
-    // The default recorded each payment it got before failing to answer; the worker found
-    // them there. It may also have sent later payments to the fallback, since a default that
-    // keeps failing to answer is unusable for a while (DESIGN.md section 5).
-    let stack = payments_survive_a_processor_fault("garbage", 20);
-    assert!(stack.default.admin_summary("").0 > 0);
+    payments_are_found_where_the_lost_answer_left_them("garbage");
 }
 
 #[test]

@@ -368,13 +368,19 @@ mod tests {
         Duration::from_millis(300)
     }
 
-    #[test]
-    fn health_grants_one_now_queues_two_refuses_the_rest() {
-        let start = Instant::now();
+    /// A limiter with a queue of two, filled at `start`: one call now, two queued.
+    fn filled_health_limiter(start: Instant) -> HealthLimiter {
         let mut limiter = HealthLimiter::new(window(), 2);
         assert_eq!(limiter.admit(start), Admission::Now);
         assert_eq!(limiter.admit(start), Admission::At(start + window()));
         assert_eq!(limiter.admit(start), Admission::At(start + 2 * window()));
+        limiter
+    }
+
+    #[test]
+    fn health_grants_one_now_queues_two_refuses_the_rest() {
+        let start = Instant::now();
+        let mut limiter = filled_health_limiter(start);
         assert_eq!(limiter.admit(start), Admission::Refused);
         assert_eq!(limiter.admit(start + Duration::from_millis(1)), Admission::Refused);
     }
@@ -382,10 +388,7 @@ mod tests {
     #[test]
     fn health_queue_frees_as_windows_open() {
         let start = Instant::now();
-        let mut limiter = HealthLimiter::new(window(), 2);
-        assert_eq!(limiter.admit(start), Admission::Now);
-        assert_eq!(limiter.admit(start), Admission::At(start + window()));
-        assert_eq!(limiter.admit(start), Admission::At(start + 2 * window()));
+        let mut limiter = filled_health_limiter(start);
         // The first queued slot opens exactly now: it leaves the queue, and the new call gets the
         // window after the last one handed out.
         let opened = start + window();
