@@ -17,7 +17,7 @@
 //! - [`worker`]: drains the queue, chooses a processor, calls it, records the outcome.
 //! - [`processor_sim`]: the project's stand-in for the official payment processor. Serves a bound
 //!   listener; the binary (or a test) builds the runtime.
-//! - [`logger`]: the `log` facade's stderr back end, installed by the binaries.
+//! - `logger`: the `log` facade's stderr back end, installed by the binaries.
 //! - [`number`] and [`backoff`]: pure leaves (std only) that any module may use: the one parser
 //!   of digits and decimals, and the one retry pause.
 //! - [`config`] and [`runtime`]: used by the binaries only; library code takes values as parameters
@@ -47,7 +47,7 @@ pub mod api;
 pub mod backoff;
 pub mod config;
 pub mod http;
-pub mod logger;
+pub(crate) mod logger;
 pub mod net;
 pub mod number;
 pub mod payment;

@@ -9,7 +9,7 @@
 //!
 //! # Bounds
 //! At most `idle_max` idle connections are kept; a response head must fit in
-//! [`RESPONSE_BUFFER_BYTES`] and a body in [`RESPONSE_BODY_BYTES_MAX`]. A connection whose exchange
+//! `RESPONSE_BUFFER_BYTES` and a body in [`RESPONSE_BODY_BYTES_MAX`]. A connection whose exchange
 //! timed out or failed is dropped, never reused: its stream position is unknown.
 //!
 //! # Performance
@@ -32,7 +32,7 @@ use super::{
 use crate::net::{Endpoint, Stream};
 
 /// Read buffer per pooled connection: processor responses are under 200 bytes.
-pub const RESPONSE_BUFFER_BYTES: usize = 4096;
+pub(crate) const RESPONSE_BUFFER_BYTES: usize = 4096;
 
 /// Largest response body accepted.
 pub const RESPONSE_BODY_BYTES_MAX: usize = 2048;
@@ -66,7 +66,7 @@ pub enum Scheme {
 
 impl Scheme {
     /// The port used when the URL names none.
-    pub fn default_port(&self) -> u16 {
+    pub(crate) fn default_port(&self) -> u16 {
         match self {
             Self::Http => 80,
             Self::Https { .. } => 443,
@@ -213,7 +213,8 @@ impl HttpClient {
     ///
     /// # Panics
     /// If `origin` is https: use [`HttpClient::with_tls`].
-    pub fn new(origin: Origin, idle_max: usize) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(origin: Origin, idle_max: usize) -> Self {
         assert_eq!(origin.scheme, Scheme::Http, "an https origin needs HttpClient::with_tls");
         Self { origin, tls: None, idle: RefCell::new(Vec::with_capacity(idle_max)), idle_max }
     }
@@ -221,11 +222,6 @@ impl HttpClient {
     /// A client for `origin` of either scheme; `tls` is used only when it is https.
     pub fn with_tls(origin: Origin, idle_max: usize, tls: TlsConfig) -> Self {
         Self { origin, tls: Some(tls), idle: RefCell::new(Vec::with_capacity(idle_max)), idle_max }
-    }
-
-    /// The origin this client talks to.
-    pub fn origin(&self) -> &Origin {
-        &self.origin
     }
 
     /// Sends one request and waits at most `timeout` for the whole response.

@@ -2,8 +2,8 @@
 //!
 //! # Key components
 //! - [`request`]: a bounded request parser over a caller-owned buffer (`httparse` for the head).
-//! - [`response`]: canned responses and a writer for small dynamic ones.
-//! - [`server`]: the connection loop (keep-alive, pipelining, one write per batch of requests).
+//! - `response`: canned responses and a writer for small dynamic ones.
+//! - `server`: the connection loop (keep-alive, pipelining, one write per batch of requests).
 //! - [`client`]: a keep-alive client with a per-origin connection pool, for the worker.
 //! - [`tls`]: a rustls client stream over [`crate::net::Stream`], for `https://` processors.
 //!
@@ -14,6 +14,6 @@
 
 pub mod client;
 pub mod request;
-pub mod response;
-pub mod server;
+pub(crate) mod response;
+pub(crate) mod server;
 pub mod tls;

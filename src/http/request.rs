@@ -34,7 +34,7 @@ pub enum Method {
 
 /// The most digits a `Content-Length` may have: anything longer is over every body limit anyway,
 /// so it is refused as invalid rather than read (`0000000003` included).
-pub const CONTENT_LENGTH_DIGITS_MAX: usize = 9;
+pub(crate) const CONTENT_LENGTH_DIGITS_MAX: usize = 9;
 
 /// A complete request, borrowing from the connection's read buffer.
 #[derive(Debug, PartialEq, Eq)]

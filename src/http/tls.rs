@@ -49,9 +49,11 @@ pub type TlsStream = monoio_rustls::ClientTlsStream<Stream>;
 /// would print every trust anchor.
 #[derive(Clone)]
 pub struct TlsConfig {
-    /// The rustls configuration; one `Arc` so every connection shares the session cache.
+    /// The rustls configuration, for the unit tests; the connector holds the same `Arc`.
+    #[cfg(test)]
     config: Arc<ClientConfig>,
-    /// `monoio-rustls`' connector over that same `Arc`.
+    /// `monoio-rustls`' connector over one `Arc` of the rustls configuration, so every
+    /// connection shares the session cache.
     connector: TlsConnector,
     /// The extra CA file, for the log line.
     extra_ca_file: Option<PathBuf>,
@@ -96,6 +98,7 @@ impl TlsConfig {
         let config = Arc::new(config);
         Ok(Self {
             connector: TlsConnector::from(config.clone()),
+            #[cfg(test)]
             config,
             extra_ca_file: extra_ca_file.map(Path::to_path_buf),
             extra_ca_count,
@@ -103,7 +106,8 @@ impl TlsConfig {
     }
 
     /// The rustls configuration.
-    pub fn rustls(&self) -> &Arc<ClientConfig> {
+    #[cfg(test)]
+    pub(crate) fn rustls(&self) -> &Arc<ClientConfig> {
         &self.config
     }
 }

@@ -131,7 +131,7 @@ impl Listener {
     ///
     /// # Errors
     /// The accept error (the caller backs off and keeps accepting).
-    pub async fn accept(&self) -> io::Result<Stream> {
+    pub(crate) async fn accept(&self) -> io::Result<Stream> {
         match self {
             Self::Tcp(listener) => {
                 let (stream, _peer) = listener.accept().await?;
@@ -166,7 +166,7 @@ impl Stream {
     ///
     /// # Errors
     /// The `setsockopt` error.
-    pub fn abort(self) -> io::Result<()> {
+    pub(crate) fn abort(self) -> io::Result<()> {
         if let Self::Tcp(stream) = &self {
             use std::os::fd::{AsRawFd, BorrowedFd};
             // SAFETY: the descriptor belongs to `stream`, which outlives this borrow.

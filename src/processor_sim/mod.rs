@@ -3,13 +3,13 @@
 //! load test uses, so the worker can be tested against slow, failing and saturated processors.
 //!
 //! # Key components
-//! - [`Simulator`]: the [`Handler`] that answers every route, with its in-memory state.
+//! - `Simulator`: the `Handler` that answers every route, with its in-memory state.
 //! - [`SimSettings`]: the plain start-up settings (the binary builds them from the environment
 //!   through `config::sim`; tests build them directly).
 //! - [`serve`]: serves a bound listener on the current runtime. Building the runtime is the
 //!   caller's job: the binary's, or the tests' (`tests/common/sim.rs`, which also holds the
 //!   blocking client the tests drive a simulator with).
-//! - [`behaviour`], [`ledger`], [`limiter`]: the rules, the books and the concurrency limiter,
+//! - [`behaviour`], `ledger`, `limiter`: the rules, the books and the concurrency limiter,
 //!   each testable alone.
 //!
 //! # Behaviour, in the processor's order
@@ -26,8 +26,8 @@
 //! processor's answers are cheap and the delays are timers, so one thread is plenty.
 
 pub mod behaviour;
-pub mod ledger;
-pub mod limiter;
+pub(crate) mod ledger;
+pub(crate) mod limiter;
 
 use std::{
     cell::{Cell, RefCell},
@@ -62,22 +62,22 @@ use crate::{
 pub const LISTEN_BACKLOG: i32 = 4096;
 
 /// Upper bound of [`SimSettings::inflight_max`]; the contest's processor uses 800.
-pub const INFLIGHT_MAX_BOUND: usize = 100_000;
+pub(crate) const INFLIGHT_MAX_BOUND: usize = 100_000;
 
 /// Upper bound of [`SimSettings::queue_max`]; the contest's processor uses 500.
-pub const QUEUE_MAX_BOUND: usize = 100_000;
+pub(crate) const QUEUE_MAX_BOUND: usize = 100_000;
 
 /// Upper bound of [`SimSettings::health_window_ms`]: one hour.
-pub const HEALTH_WINDOW_MS_BOUND: u64 = 3_600_000;
+pub(crate) const HEALTH_WINDOW_MS_BOUND: u64 = 3_600_000;
 
 /// Upper bound of [`SimSettings::health_queue_max`]; the contest's processor uses 2.
-pub const HEALTH_QUEUE_MAX_BOUND: usize = 1000;
+pub(crate) const HEALTH_QUEUE_MAX_BOUND: usize = 1000;
 
 /// The longest admin token accepted, at start-up or through the admin endpoint.
-pub const TOKEN_BYTES_MAX: usize = 256;
+pub(crate) const TOKEN_BYTES_MAX: usize = 256;
 
 /// The longest delay the admin endpoint accepts: ten minutes, far beyond any client timeout.
-pub const DELAY_MS_MAX: u64 = 600_000;
+pub(crate) const DELAY_MS_MAX: u64 = 600_000;
 
 /// The longest `from`/`to` query value, before percent-decoding (an RFC 3339 timestamp with
 /// microseconds and every `:` escaped is 31 bytes).
@@ -145,7 +145,7 @@ impl SimSettings {
 ///
 /// # Errors
 /// A message saying which rule failed.
-pub fn validate_token(token: &str) -> Result<(), String> {
+pub(crate) fn validate_token(token: &str) -> Result<(), String> {
     if token.is_empty() || token.len() > TOKEN_BYTES_MAX {
         return Err(format!("token must be 1..={TOKEN_BYTES_MAX} bytes"));
     }
@@ -249,7 +249,7 @@ struct NewPayment {
 
 /// A simulated payment processor: its configuration as changed at run time, its books, and its
 /// two limiters. Shared by the connections of one thread.
-pub struct Simulator {
+pub(crate) struct Simulator {
     /// The fee the admin summary reports.
     fee: Fee,
     /// The current admin token.
@@ -275,7 +275,7 @@ impl Simulator {
     ///
     /// # Panics
     /// If `settings` are out of bounds.
-    pub fn new(settings: SimSettings) -> Self {
+    pub(crate) fn new(settings: SimSettings) -> Self {
         if let Err(message) = settings.validate() {
             panic!("invalid simulator settings: {message}");
         }
