@@ -412,3 +412,22 @@ impl Processor {
         }
     }
 }
+
+/// The processor's self-reported health (`GET /payments/service-health`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// Failure mode is on.
+    pub failing: bool,
+    /// The configured delay, in milliseconds.
+    pub min_response_time: u64,
+}
+
+/// A health report and when it was polled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HealthReport {
+    /// The processor's answer.
+    pub health: Health,
+    /// When it was polled (ms since the epoch).
+    pub polled_at_ms: i64,
+}

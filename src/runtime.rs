@@ -19,7 +19,7 @@ use monoio::{IoUringDriver, LegacyDriver, RuntimeBuilder};
 
 /// Submission queue entries per ring: each in-flight socket operation takes one, and a thread
 /// serves a few hundred connections at most.
-pub const RING_ENTRIES: u32 = 1024;
+pub(crate) const RING_ENTRIES: u32 = 1024;
 
 /// Runs `body(thread_index)` on `threads` threads, each with its own runtime, and waits for all.
 ///

@@ -78,8 +78,8 @@ fn post_payments_does_not_allocate_per_request() {
     let redis = Redis::start();
     let directory = TempDir::new("allocations");
     let socket = directory.0.join("api.sock");
-    let listen = rinha::http::stream::Endpoint::Unix(socket.clone());
-    let redis_endpoint = rinha::http::stream::Endpoint::parse(&redis.url()).unwrap();
+    let listen = rinha::net::Endpoint::Unix(socket.clone());
+    let redis_endpoint = rinha::net::Endpoint::parse(&redis.url()).unwrap();
     std::thread::Builder::new()
         .name("api-under-test".into())
         .spawn(move || {

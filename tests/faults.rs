@@ -53,7 +53,7 @@ impl Stack {
         if response.status != 200 {
             return None;
         }
-        let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        let value = response.json();
         let count = |name: &str| value[name]["totalRequests"].as_u64().unwrap();
         Some(count("default") + count("fallback"))
     }
@@ -78,19 +78,6 @@ impl Stack {
         assert_eq!(fallback, self.fallback.admin_summary(""), "fallback books");
         assert_eq!(default.0 + fallback.0, accepted.len() as u64, "recorded vs accepted");
     }
-}
-
-fn set_fault(simulator: &Simulator, fault: &str) {
-    let body = format!("{{\"fault\":\"{fault}\"}}");
-    let response = request(
-        &simulator.address(),
-        "PUT",
-        "/admin/configurations/fault",
-        &[("X-Rinha-Token", TOKEN)],
-        &body,
-    )
-    .unwrap();
-    assert_eq!(response.status, 200, "{response:?}");
 }
 
 /// Posts payments one after another until `stop` is set; returns (accepted, refused) ids.
@@ -267,7 +254,7 @@ fn payments_survive_a_processor_fault(fault: &str, count: usize) -> Stack {
     let mut stack = Stack::start(Redis::start());
     // A short hold, so a default that refuses (busy) hands payments to the fallback soon.
     stack.start_worker(&[("HOLD_MAX_MS", "200")]);
-    set_fault(&stack.default, fault);
+    stack.default.set_fault(fault);
     let accepted: Vec<String> = (0..count)
         .map(|_| {
             let id = uuid();
@@ -276,45 +263,39 @@ fn payments_survive_a_processor_fault(fault: &str, count: usize) -> Stack {
         })
         .collect();
     stack.wait_recorded(count as u64);
-    set_fault(&stack.default, "none");
+    stack.default.set_fault("none");
     stack.assert_exactly_once(&accepted, &[]);
     stack
 }
 
-#[test]
-fn a_processor_that_resets_after_recording_is_paid_once() {
+/// A fault that loses the default's answer after it recorded the payment: 20 payments are each paid
+/// once, and the default holds some of them.
+fn payments_are_found_where_the_lost_answer_left_them(fault: &str) {
     // The default recorded each payment it got before failing to answer; the worker found
     // them there. It may also have sent later payments to the fallback, since a default that
     // keeps failing to answer is unusable for a while (DESIGN.md section 5).
-    let stack = payments_survive_a_processor_fault("reset", 20);
-    assert!(stack.default.admin_summary("").0 > 0);
+    let stack = payments_survive_a_processor_fault(fault, 20);
+    assert!(stack.default.admin_summary("").0 > 0, "the default recorded none under {fault}");
+}
+
+#[test]
+fn a_processor_that_resets_after_recording_is_paid_once() {
+    payments_are_found_where_the_lost_answer_left_them("reset");
 }
 
 #[test]
 fn a_processor_that_never_answers_is_looked_up_and_paid_once() {
-    // The default recorded each payment it got before failing to answer; the worker found
-    // them there. It may also have sent later payments to the fallback, since a default that
-    // keeps failing to answer is unusable for a while (DESIGN.md section 5).
-    let stack = payments_survive_a_processor_fault("silent", 20);
-    assert!(stack.default.admin_summary("").0 > 0);
+    payments_are_found_where_the_lost_answer_left_them("silent");
 }
 
 #[test]
 fn a_truncated_answer_is_resolved_by_a_lookup() {
-    // The default recorded each payment it got before failing to answer; the worker found
-    // them there. It may also have sent later payments to the fallback, since a default that
-    // keeps failing to answer is unusable for a while (DESIGN.md section 5).
-    let stack = payments_survive_a_processor_fault("truncated", 20);
-    assert!(stack.default.admin_summary("").0 > 0);
+    payments_are_found_where_the_lost_answer_left_them("truncated");
 }
 
 #[test]
 fn a_garbage_answer_is_resolved_by_a_lookup() {
-    // The default recorded each payment it got before failing to answer; the worker found
-    // them there. It may also have sent later payments to the fallback, since a default that
-    // keeps failing to answer is unusable for a while (DESIGN.md section 5).
-    let stack = payments_survive_a_processor_fault("garbage", 20);
-    assert!(stack.default.admin_summary("").0 > 0);
+    payments_are_found_where_the_lost_answer_left_them("garbage");
 }
 
 #[test]

@@ -46,7 +46,7 @@ impl Parsed {
             method: request.method,
             path: request.path.to_vec(),
             query: request.query.to_vec(),
-            token: request.token.map(<[u8]>::to_vec),
+            token: request.header("x-rinha-token").map(<[u8]>::to_vec),
             keep_alive: request.keep_alive,
             body: buffer[request.body_range()].to_vec(),
             len: request.len,

@@ -24,9 +24,9 @@ use framing::{
     assert_what_follows_is_ignored, cases, complete_inputs, receive,
 };
 use proptest::prelude::*;
-use rinha::http::{
-    client::{parse_response, Origin, ParsedResponse, RESPONSE_BODY_BYTES_MAX},
-    stream::Endpoint,
+use rinha::{
+    http::client::{parse_response, Origin, ParsedResponse, RESPONSE_BODY_BYTES_MAX},
+    net::Endpoint,
 };
 
 /// `parse_response` with the error reduced to something comparable. The kind is asserted here,

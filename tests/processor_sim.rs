@@ -2,8 +2,8 @@
 //!
 //! # Method
 //! Each test starts its own simulator on `127.0.0.1:0` (a thread with its own runtime, through
-//! `processor_sim::start`) and talks to it with the blocking `SimClient`: raw HTTP/1.1 over
-//! `std::net::TcpStream`, one request per connection, responses framed by Content-Length.
+//! `common::sim::start`) and talks to it with the blocking `common::sim::SimClient`: raw HTTP/1.1
+//! over `std::net::TcpStream`, one request per connection, responses framed by Content-Length.
 //! Bodies are compared byte for byte where the rules fix them.
 //!
 //! Timing: assertions use lower bounds only (a delayed answer took at least the delay). Tests of
@@ -16,13 +16,15 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod common;
+
+use common::{
+    http::Response,
+    sim::{decimal_to_cents, parse_summary, start, SimClient},
+};
 use rinha::{
-    http::stream::Endpoint,
-    processor_sim::{
-        behaviour::Fee,
-        client::{SimClient, SimResponse},
-        start, SimSettings,
-    },
+    net::Endpoint,
+    processor_sim::{behaviour::Fee, SimSettings},
 };
 
 const TOKEN: &str = "123";
@@ -58,7 +60,7 @@ fn post_three(client: &SimClient, amount: &str) {
     }
 }
 
-fn assert_status(response: &SimResponse, status: u16) {
+fn assert_status(response: &Response, status: u16) {
     assert_eq!(response.status, status, "body: {}", response.text());
 }
 
@@ -557,4 +559,25 @@ fn each_fault_mode_strikes_the_answer_after_the_payment_is_recorded() {
     assert_eq!(listed, (1..=5).map(id).collect::<Vec<_>>());
     let refused = client.send("GET", "/admin/payment-ids", &[], b"").unwrap();
     assert_status(&refused, 401);
+}
+
+#[test]
+fn parses_a_summary() {
+    let body = "{\"totalRequests\":3,\"totalAmount\":59.70,\"totalFee\":2.99,\
+\"feePerTransaction\":0.05}";
+    let summary = parse_summary(body).unwrap();
+    assert_eq!(summary.total_requests, 3);
+    assert_eq!(summary.total_amount_cents, 5970);
+    assert_eq!(summary.total_fee_cents, 299);
+    assert_eq!(summary.fee_per_transaction, "0.05");
+}
+
+#[test]
+fn decimals_to_cents() {
+    assert_eq!(decimal_to_cents("0.00"), Some(0));
+    assert_eq!(decimal_to_cents("19.9"), Some(1990));
+    assert_eq!(decimal_to_cents("7"), Some(700));
+    assert_eq!(decimal_to_cents("1.234"), None);
+    assert_eq!(decimal_to_cents("-1.00"), None);
+    assert_eq!(decimal_to_cents(".5"), None);
 }

@@ -17,8 +17,9 @@ use std::time::Duration;
 
 use common::{on_both_drivers, Redis};
 use rinha::{
-    http::stream::Endpoint,
+    net::Endpoint,
     payment::{CorrelationId, PaymentRequest, Processor, Totals, AMOUNT_CENTS_MAX},
+    payment::{Health, HealthReport},
     redis::{Client, Reply},
     store::{
         codec::{
@@ -27,7 +28,6 @@ use rinha::{
         },
         ProcessingKeys, Store, TakenPayment, SCRIPTS,
     },
-    worker::router::{Health, HealthReport},
 };
 
 async fn connect(redis: &Redis) -> Store {

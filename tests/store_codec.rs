@@ -19,6 +19,7 @@
 use proptest::prelude::*;
 use rinha::{
     payment::{CorrelationId, PaymentRequest, Processor, AMOUNT_CENTS_MAX, CORRELATION_ID_BYTES},
+    payment::{Health, HealthReport},
     store::{
         codec::{
             decode_health_report, decode_processing_entry, decode_queue_entry, decode_take_record,
@@ -28,7 +29,6 @@ use rinha::{
         },
         TakenPayment,
     },
-    worker::router::{Health, HealthReport},
 };
 
 const ID: &str = "4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3";

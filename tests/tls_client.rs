@@ -178,6 +178,14 @@ fn client(port: u16, tls: TlsConfig) -> HttpClient {
     HttpClient::with_tls(Origin::parse(&format!("https://localhost:{port}")).unwrap(), 4, tls)
 }
 
+/// One `GET /first` through a fresh client, which must fail as `NotSent` with no body.
+async fn assert_not_sent(port: u16, tls: TlsConfig) {
+    let mut body = Vec::new();
+    let status = client(port, tls).request("GET", b"/first", &[], TIMEOUT, &mut body).await;
+    assert_eq!(status, Err(ClientError::NotSent));
+    assert!(body.is_empty());
+}
+
 #[test]
 fn https_gets_status_and_body_and_reuses_the_connection() {
     let pki = Pki::new("localhost");
@@ -209,12 +217,8 @@ fn an_untrusted_certificate_is_not_sent() {
     on_both_drivers(|| async {
         let server = Server::start(pki.server.clone());
         // webpki roots only: the private CA is unknown.
-        let client = client(server.port, TlsConfig::new(None).unwrap());
-        let mut body = Vec::new();
-        let status = client.request("GET", b"/first", &[], TIMEOUT, &mut body).await;
-        assert_eq!(status, Err(ClientError::NotSent));
+        assert_not_sent(server.port, TlsConfig::new(None).unwrap()).await;
         assert_eq!(server.served(), 0);
-        assert!(body.is_empty());
     });
 }
 
@@ -223,10 +227,7 @@ fn a_certificate_for_another_name_is_not_sent() {
     let pki = Pki::new("processor.example");
     on_both_drivers(|| async {
         let server = Server::start(pki.server.clone());
-        let client = client(server.port, pki.trusting_client());
-        let mut body = Vec::new();
-        let status = client.request("GET", b"/first", &[], TIMEOUT, &mut body).await;
-        assert_eq!(status, Err(ClientError::NotSent));
+        assert_not_sent(server.port, pki.trusting_client()).await;
         assert_eq!(server.served(), 0);
     });
 }
@@ -236,10 +237,7 @@ fn a_closed_port_is_not_sent() {
     let pki = Pki::new("localhost");
     on_both_drivers(|| async {
         let port = TcpListener::bind("localhost:0").unwrap().local_addr().unwrap().port();
-        let client = client(port, pki.trusting_client());
-        let mut body = Vec::new();
-        let status = client.request("GET", b"/first", &[], TIMEOUT, &mut body).await;
-        assert_eq!(status, Err(ClientError::NotSent));
+        assert_not_sent(port, pki.trusting_client()).await;
     });
 }
 
@@ -255,10 +253,7 @@ fn a_plain_http_server_on_an_https_url_is_not_sent() {
             let _ = stream.read(&mut hello);
             let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
         });
-        let client = client(port, pki.trusting_client());
-        let mut body = Vec::new();
-        let status = client.request("GET", b"/first", &[], TIMEOUT, &mut body).await;
-        assert_eq!(status, Err(ClientError::NotSent));
+        assert_not_sent(port, pki.trusting_client()).await;
     });
 }
 
@@ -284,12 +279,11 @@ fn handshake_errors_are_invalid_data_naming_the_tls_error() {
     let pki = Pki::new("localhost");
     on_both_drivers(|| async {
         let server = Server::start(pki.server.clone());
-        let endpoint = rinha::http::stream::Endpoint::parse(&format!("localhost:{}", server.port));
+        let endpoint = rinha::net::Endpoint::parse(&format!("localhost:{}", server.port));
         let stream = endpoint.unwrap().connect().await.unwrap();
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap().to_owned();
         let untrusted = TlsConfig::new(None).unwrap();
-        let Err(error) = rinha::http::tls::TlsStream::connect(stream, &untrusted, name).await
-        else {
+        let Err(error) = rinha::http::tls::connect(stream, &untrusted, name).await else {
             panic!("the handshake must fail without the private CA");
         };
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);

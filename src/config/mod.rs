@@ -12,7 +12,7 @@ pub mod sim;
 
 use std::{collections::HashMap, env, str::FromStr};
 
-use crate::http::stream::Endpoint;
+use crate::net::Endpoint;
 
 /// Where the configuration's variables come from: the process environment in the binaries
 /// ([`Variables::from_env`]), a table in tests ([`Variables::from_pairs`]), so that a test of a bad

@@ -16,7 +16,7 @@
 
 use super::Variables;
 use crate::{
-    http::stream::Endpoint,
+    net::Endpoint,
     processor_sim::{
         behaviour::{Fault, Fee},
         SimSettings,

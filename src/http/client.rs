@@ -9,7 +9,7 @@
 //!
 //! # Bounds
 //! At most `idle_max` idle connections are kept; a response head must fit in
-//! [`RESPONSE_BUFFER_BYTES`] and a body in [`RESPONSE_BODY_BYTES_MAX`]. A connection whose exchange
+//! `RESPONSE_BUFFER_BYTES` and a body in [`RESPONSE_BODY_BYTES_MAX`]. A connection whose exchange
 //! timed out or failed is dropped, never reused: its stream position is unknown.
 //!
 //! # Performance
@@ -21,18 +21,18 @@ use std::{cell::RefCell, io, mem::MaybeUninit, time::Duration};
 
 use monoio::{
     buf::IoBufMut,
-    io::{AsyncReadRent, AsyncWriteRentExt},
+    io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt},
 };
 use rustls::pki_types::ServerName;
 
 use super::{
     request::CONTENT_LENGTH_DIGITS_MAX,
-    stream::{Endpoint, Stream},
-    tls::{TlsConfig, TlsStream},
+    tls::{self, TlsConfig, TlsStream},
 };
+use crate::net::{Endpoint, Stream};
 
 /// Read buffer per pooled connection: processor responses are under 200 bytes.
-pub const RESPONSE_BUFFER_BYTES: usize = 4096;
+pub(crate) const RESPONSE_BUFFER_BYTES: usize = 4096;
 
 /// Largest response body accepted.
 pub const RESPONSE_BODY_BYTES_MAX: usize = 2048;
@@ -66,7 +66,7 @@ pub enum Scheme {
 
 impl Scheme {
     /// The port used when the URL names none.
-    pub fn default_port(&self) -> u16 {
+    pub(crate) fn default_port(&self) -> u16 {
         match self {
             Self::Http => 80,
             Self::Https { .. } => 443,
@@ -167,31 +167,36 @@ impl Connection {
     /// Sends the whole of `write_buffer`.
     async fn send(&mut self) -> io::Result<()> {
         match &mut self.transport {
-            Transport::Plain(stream) => {
-                let request = std::mem::take(&mut self.write_buffer);
-                let (result, request) = stream.write_all(request).await;
-                self.write_buffer = request;
-                result.map(drop)
-            }
-            Transport::Tls(stream) => stream.write_all(&self.write_buffer).await,
+            Transport::Plain(stream) => write_all(stream, &mut self.write_buffer).await,
+            Transport::Tls(stream) => write_all(&mut **stream, &mut self.write_buffer).await,
         }
     }
 
     /// Appends what the next read brings to `read_buffer`; `0` at end of stream.
     async fn receive(&mut self) -> io::Result<usize> {
-        let filled = self.read_buffer.len();
-        assert!(filled < self.read_buffer.capacity());
         match &mut self.transport {
-            Transport::Plain(stream) => {
-                let buffer = std::mem::take(&mut self.read_buffer);
-                // slice_mut: a Vec's IoBufMut writes at offset 0 and would clobber what was read.
-                let (result, slice) = stream.read(buffer.slice_mut(filled..)).await;
-                self.read_buffer = slice.into_inner();
-                result
-            }
-            Transport::Tls(stream) => stream.read(&mut self.read_buffer).await,
+            Transport::Plain(stream) => read_more(stream, &mut self.read_buffer).await,
+            Transport::Tls(stream) => read_more(&mut **stream, &mut self.read_buffer).await,
         }
     }
+}
+
+/// Writes all of `buffer`, handing the `Vec` itself to the stream and taking it back.
+async fn write_all(stream: &mut impl AsyncWriteRent, buffer: &mut Vec<u8>) -> io::Result<()> {
+    let (result, returned) = stream.write_all(std::mem::take(buffer)).await;
+    *buffer = returned;
+    result.map(drop)
+}
+
+/// One read appended to `buffer`'s contents, into its spare capacity; `0` at end of stream.
+async fn read_more(stream: &mut impl AsyncReadRent, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    let filled = buffer.len();
+    // A read into no room returns 0, which would look like the peer closing.
+    assert!(filled < buffer.capacity());
+    // slice_mut: a Vec's IoBufMut writes at offset 0 and would clobber what was read.
+    let (result, slice) = stream.read(std::mem::take(buffer).slice_mut(filled..)).await;
+    *buffer = slice.into_inner();
+    result
 }
 
 /// A keep-alive client for one origin. Per thread; not `Send`.
@@ -208,7 +213,8 @@ impl HttpClient {
     ///
     /// # Panics
     /// If `origin` is https: use [`HttpClient::with_tls`].
-    pub fn new(origin: Origin, idle_max: usize) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(origin: Origin, idle_max: usize) -> Self {
         assert_eq!(origin.scheme, Scheme::Http, "an https origin needs HttpClient::with_tls");
         Self { origin, tls: None, idle: RefCell::new(Vec::with_capacity(idle_max)), idle_max }
     }
@@ -216,11 +222,6 @@ impl HttpClient {
     /// A client for `origin` of either scheme; `tls` is used only when it is https.
     pub fn with_tls(origin: Origin, idle_max: usize, tls: TlsConfig) -> Self {
         Self { origin, tls: Some(tls), idle: RefCell::new(Vec::with_capacity(idle_max)), idle_max }
-    }
-
-    /// The origin this client talks to.
-    pub fn origin(&self) -> &Origin {
-        &self.origin
     }
 
     /// Sends one request and waits at most `timeout` for the whole response.
@@ -272,7 +273,7 @@ impl HttpClient {
         let transport = match (&self.origin.scheme, &self.tls) {
             (Scheme::Http, _) => Transport::Plain(stream),
             (Scheme::Https { server_name }, Some(tls)) => {
-                let stream = TlsStream::connect(stream, tls, server_name.clone()).await?;
+                let stream = tls::connect(stream, tls, server_name.clone()).await?;
                 Transport::Tls(Box::new(stream))
             }
             (Scheme::Https { .. }, None) => unreachable!("HttpClient::new refuses https origins"),

@@ -2,19 +2,18 @@
 //!
 //! # Key components
 //! - [`request`]: a bounded request parser over a caller-owned buffer (`httparse` for the head).
-//! - [`response`]: canned responses and a writer for small dynamic ones.
-//! - [`server`]: the connection loop (keep-alive, pipelining, one write per batch of requests).
+//! - `response`: canned responses and a writer for small dynamic ones.
+//! - `server`: the connection loop (keep-alive, pipelining, one write per batch of requests).
 //! - [`client`]: a keep-alive client with a per-origin connection pool, for the worker.
-//! - [`stream`]: one stream type over TCP and Unix sockets, so every layer above is not generic.
-//! - [`tls`]: a rustls client stream over [`stream::Stream`], for `https://` processors.
+//! - [`tls`]: a rustls client stream over [`crate::net::Stream`], for `https://` processors.
 //!
 //! # Dependency rules
-//! monoio, httparse, rustls (with webpki-roots, in [`tls`]) and std only; nothing here knows
-//! about payments.
+//! [`crate::net`] for sockets; monoio, httparse, rustls (with webpki-roots, in [`tls`]) and std.
+//! Nothing here knows about payments or the contest: headers and statuses that the contest
+//! defines are passed in by the code that knows it.
 
 pub mod client;
 pub mod request;
-pub mod response;
-pub mod server;
-pub mod stream;
+pub(crate) mod response;
+pub(crate) mod server;
 pub mod tls;

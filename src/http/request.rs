@@ -34,7 +34,7 @@ pub enum Method {
 
 /// The most digits a `Content-Length` may have: anything longer is over every body limit anyway,
 /// so it is refused as invalid rather than read (`0000000003` included).
-pub const CONTENT_LENGTH_DIGITS_MAX: usize = 9;
+pub(crate) const CONTENT_LENGTH_DIGITS_MAX: usize = 9;
 
 /// A complete request, borrowing from the connection's read buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,8 +45,9 @@ pub struct Request<'a> {
     pub path: &'a [u8],
     /// The query string without the `?`, empty when absent.
     pub query: &'a [u8],
-    /// Value of the `X-Rinha-Token` header, if any (the processor simulator's admin endpoints).
-    pub token: Option<&'a [u8]>,
+    /// The head, request line to the blank line, for [`Request::header`]: headers this parser
+    /// has no use for are looked up there by whoever needs them, so it names none of them.
+    pub head: &'a [u8],
     /// Whether the connection stays open after this request.
     pub keep_alive: bool,
     /// Byte range of the body within the buffer passed to [`parse_request`].
@@ -59,6 +60,28 @@ impl<'a> Request<'a> {
     /// The body, as a range of the buffer the request was parsed from.
     pub fn body_range(&self) -> std::ops::Range<usize> {
         self.body_start..self.len
+    }
+
+    /// The value of the first header called `name` (ASCII case ignored), without surrounding
+    /// spaces or tabs; `None` when the request has no such header.
+    ///
+    /// A scan of the head on every call: meant for headers read on cold paths (an admin token),
+    /// not for every request. httparse has already accepted the head, so each line after the
+    /// request line is `name: value`, ended by CRLF or a bare LF.
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        let is_space = |byte: &u8| *byte == b' ' || *byte == b'\t';
+        for line in self.head.split(|byte| *byte == b'\n').skip(1) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Some(colon) = line.iter().position(|byte| *byte == b':') else { continue };
+            if !line[..colon].eq_ignore_ascii_case(name.as_bytes()) {
+                continue;
+            }
+            let value = &line[colon + 1..];
+            let start = value.iter().position(|byte| !is_space(byte)).unwrap_or(value.len());
+            let end = value.iter().rposition(|byte| !is_space(byte)).map_or(start, |end| end + 1);
+            return Some(&value[start..end]);
+        }
+        None
     }
 }
 
@@ -110,7 +133,6 @@ pub fn parse_request(buffer: &[u8]) -> Result<Option<Request<'_>>, ParseError> {
     let mut content_length: Option<usize> = None;
     // HTTP/1.1 keeps the connection by default, HTTP/1.0 closes it by default.
     let mut keep_alive = version == 1;
-    let mut token = None;
     for header in parsed.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             if content_length.is_some() {
@@ -121,8 +143,6 @@ pub fn parse_request(buffer: &[u8]) -> Result<Option<Request<'_>>, ParseError> {
             return Err(ParseError::TransferEncodingUnsupported);
         } else if header.name.eq_ignore_ascii_case("connection") {
             keep_alive = connection_keeps_alive(header.value, keep_alive);
-        } else if header.name.eq_ignore_ascii_case("x-rinha-token") {
-            token = Some(header.value);
         }
     }
     let body_len = content_length.unwrap_or(0);
@@ -135,7 +155,8 @@ pub fn parse_request(buffer: &[u8]) -> Result<Option<Request<'_>>, ParseError> {
     }
     let (path, query) = split_target(target);
     assert!(head_len <= len && len <= buffer.len());
-    Ok(Some(Request { method, path, query, token, keep_alive, body_start: head_len, len }))
+    let head = &buffer[..head_len];
+    Ok(Some(Request { method, path, query, head, keep_alive, body_start: head_len, len }))
 }
 
 fn split_target(target: &[u8]) -> (&[u8], &[u8]) {
@@ -210,4 +231,38 @@ pub fn percent_decode<'a>(value: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
 
 fn hex_digit(byte: u8) -> Option<u8> {
     (byte as char).to_digit(16).map(|digit| digit as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(bytes: &[u8]) -> Request<'_> {
+        parse_request(bytes).expect("valid").expect("complete")
+    }
+
+    #[test]
+    fn header_ignores_case_and_trims_spaces_and_tabs() {
+        let request = parsed(b"GET / HTTP/1.1\r\nHost: a\r\nX-Token: \t secret \t\r\n\r\n");
+        assert_eq!(request.header("x-token"), Some(&b"secret"[..]));
+        assert_eq!(request.header("X-TOKEN"), Some(&b"secret"[..]));
+        assert_eq!(request.header("host"), Some(&b"a"[..]));
+        assert_eq!(request.header("x-tok"), None);
+        assert_eq!(request.header("missing"), None);
+    }
+
+    #[test]
+    fn header_takes_the_first_of_two_and_allows_bare_lf_and_empty_values() {
+        let request = parsed(b"GET / HTTP/1.1\nA: one\nA: two\nB:\n\n");
+        assert_eq!(request.header("a"), Some(&b"one"[..]));
+        assert_eq!(request.header("b"), Some(&b""[..]));
+    }
+
+    #[test]
+    fn header_never_reads_the_request_line_or_the_body() {
+        let request = parsed(b"POST /x:y HTTP/1.1\r\nContent-Length: 7\r\n\r\nZ: body");
+        assert_eq!(request.header("post /x"), None);
+        assert_eq!(request.header("z"), None);
+        assert_eq!(request.header("content-length"), Some(&b"7"[..]));
+    }
 }

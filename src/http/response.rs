@@ -7,38 +7,36 @@
 use super::request::ParseError;
 
 /// `202 Accepted`, empty body: the answer to an accepted payment.
-pub static ACCEPTED: &[u8] = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+pub(crate) static ACCEPTED: &[u8] = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
 
 /// `204 No Content`.
-pub static NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\n\r\n";
+pub(crate) static NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\n\r\n";
 
 /// `404 Not Found` with a short body.
-pub static NOT_FOUND: &[u8] =
+pub(crate) static NOT_FOUND: &[u8] =
     b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nnot found\n";
 
 /// `405 Method Not Allowed` with a short body.
-pub static METHOD_NOT_ALLOWED: &[u8] = b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: \
+pub(crate) static METHOD_NOT_ALLOWED: &[u8] = b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: \
 text/plain\r\nContent-Length: 19\r\n\r\nmethod not allowed\n";
 
 /// `503 Service Unavailable`: the backing store could not take the request; nothing was kept.
-pub static UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: \
+pub(crate) static UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: \
 text/plain\r\nContent-Length: 20\r\n\r\nstore not available\n";
 
 /// `413` sent when a request's head does not fit in the read buffer.
-pub static HEAD_TOO_LARGE: &[u8] = b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: \
+pub(crate) static HEAD_TOO_LARGE: &[u8] = b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: \
 text/plain\r\nConnection: close\r\nContent-Length: 22\r\n\r\nrequest head too large\n";
 
 /// HTTP status codes the services answer with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// 200
     Ok,
     /// 400
     BadRequest,
     /// 401
     Unauthorized,
-    /// 404
-    NotFound,
     /// 422
     UnprocessableEntity,
     /// 429
@@ -53,27 +51,40 @@ impl Status {
             Self::Ok => b"HTTP/1.1 200 OK\r\n",
             Self::BadRequest => b"HTTP/1.1 400 Bad Request\r\n",
             Self::Unauthorized => b"HTTP/1.1 401 Unauthorized\r\n",
-            Self::NotFound => b"HTTP/1.1 404 Not Found\r\n",
             Self::UnprocessableEntity => b"HTTP/1.1 422 Unprocessable Entity\r\n",
-            Self::TooManyRequests => b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\n",
+            Self::TooManyRequests => b"HTTP/1.1 429 Too Many Requests\r\n",
             Self::InternalServerError => b"HTTP/1.1 500 Internal Server Error\r\n",
         }
     }
 }
 
 /// Appends a complete response with a JSON body.
-pub fn write_json(out: &mut Vec<u8>, status: Status, body: &[u8]) {
-    write_with_type(out, status, b"application/json", body);
+pub(crate) fn write_json(out: &mut Vec<u8>, status: Status, body: &[u8]) {
+    write_response(out, status, b"", b"application/json", body);
 }
 
 /// Appends a complete response with a plain-text body (reasons for 4xx answers).
-pub fn write_text(out: &mut Vec<u8>, status: Status, body: &[u8]) {
-    write_with_type(out, status, b"text/plain", body);
+pub(crate) fn write_text(out: &mut Vec<u8>, status: Status, body: &[u8]) {
+    write_response(out, status, b"", b"text/plain", body);
 }
 
-fn write_with_type(out: &mut Vec<u8>, status: Status, content_type: &[u8], body: &[u8]) {
+/// Appends a complete response whose head carries `headers` (whole lines, each ended by CRLF,
+/// or empty) before `Content-Type` and `Content-Length`. Headers that a protocol on top of HTTP
+/// defines (a processor's `Retry-After`) come from the code that knows that protocol.
+///
+/// # Panics
+/// If `headers` is not empty and does not end with CRLF: the head would run into the next line.
+pub(crate) fn write_response(
+    out: &mut Vec<u8>,
+    status: Status,
+    headers: &[u8],
+    content_type: &[u8],
+    body: &[u8],
+) {
+    assert!(headers.is_empty() || headers.ends_with(b"\r\n"), "header lines end with CRLF");
     let mut digits = itoa::Buffer::new();
     out.extend_from_slice(status.status_line());
+    out.extend_from_slice(headers);
     out.extend_from_slice(b"Content-Type: ");
     out.extend_from_slice(content_type);
     out.extend_from_slice(b"\r\nContent-Length: ");
@@ -84,7 +95,11 @@ fn write_with_type(out: &mut Vec<u8>, status: Status, content_type: &[u8], body:
 
 /// Appends a JSON response whose body is produced by `write_body` straight into `out`, with the
 /// Content-Length patched in afterwards (a fixed-width field, so nothing moves).
-pub fn write_json_with(out: &mut Vec<u8>, status: Status, write_body: impl FnOnce(&mut Vec<u8>)) {
+pub(crate) fn write_json_with(
+    out: &mut Vec<u8>,
+    status: Status,
+    write_body: impl FnOnce(&mut Vec<u8>),
+) {
     out.extend_from_slice(status.status_line());
     out.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
     let length_at = out.len();
@@ -100,7 +115,7 @@ pub fn write_json_with(out: &mut Vec<u8>, status: Status, write_body: impl FnOnc
 
 /// The canned answer for a request the parser refused; the server closes the connection after it.
 #[cold]
-pub fn parse_error_response(error: ParseError) -> &'static [u8] {
+pub(crate) fn parse_error_response(error: ParseError) -> &'static [u8] {
     match error {
         ParseError::Malformed => {
             b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\

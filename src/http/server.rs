@@ -21,9 +21,11 @@ use monoio::{
 use super::{
     request::{parse_request, Request, BODY_BYTES_MAX},
     response,
-    stream::{Listener, Stream},
 };
-use crate::backoff::Backoff;
+use crate::{
+    backoff::Backoff,
+    net::{Listener, Stream},
+};
 
 /// Longest pause between failed accepts (ms): short, because a failed accept (file descriptors
 /// exhausted) clears as soon as a connection closes.
@@ -31,20 +33,20 @@ const ACCEPT_BACKOFF_MS_MAX: u64 = 100;
 
 /// Per-connection read buffer. A request head plus the largest body must fit; real heads are
 /// under 1 KiB, so this leaves room for several pipelined requests.
-pub const READ_BUFFER_BYTES: usize = 16 * 1024;
+pub(crate) const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Initial per-connection write buffer; responses are small, so it is rarely grown.
-pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+pub(crate) const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Connections served at once by one thread; past this, new connections are closed at accept.
 /// nginx keeps a few hundred upstream connections at most; k6 opens one per virtual user.
-pub const CONNECTIONS_MAX: usize = 8192;
+pub(crate) const CONNECTIONS_MAX: usize = 8192;
 
 const _: () = assert!(READ_BUFFER_BYTES >= 2 * BODY_BYTES_MAX);
 
 /// What the connection does once the responses so far are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Keep serving (unless the request asked to close).
     KeepOpen,
     /// Close after the write.
@@ -59,7 +61,7 @@ pub enum Next {
 
 /// The application side of the server: one implementation per service, shared by the
 /// connections of one thread.
-pub trait Handler: 'static {
+pub(crate) trait Handler: 'static {
     /// Handles one complete request and appends one complete response (or, for a fault, what
     /// the fault sends) to `out`.
     ///
@@ -77,7 +79,7 @@ pub trait Handler: 'static {
 ///
 /// Accept errors (such as running out of file descriptors) are logged and retried after a short
 /// bounded backoff rather than ending the server.
-pub async fn serve<H: Handler>(listener: Listener, handler: Rc<H>) {
+pub(crate) async fn serve<H: Handler>(listener: Listener, handler: Rc<H>) {
     let open_connections = Rc::new(Cell::new(0usize));
     let mut backoff = Backoff::new(1, 2, ACCEPT_BACKOFF_MS_MAX);
     loop {
@@ -111,7 +113,10 @@ pub async fn serve<H: Handler>(listener: Listener, handler: Rc<H>) {
 ///
 /// # Errors
 /// I/O errors, and `ConnectionReset` when the peer closes in the middle of a request.
-pub async fn serve_connection<H: Handler>(mut stream: Stream, handler: &H) -> io::Result<()> {
+pub(crate) async fn serve_connection<H: Handler>(
+    mut stream: Stream,
+    handler: &H,
+) -> io::Result<()> {
     let mut read_buffer: Vec<u8> = Vec::with_capacity(READ_BUFFER_BYTES);
     let mut write_buffer: Vec<u8> = Vec::with_capacity(WRITE_BUFFER_BYTES);
     loop {

@@ -16,7 +16,7 @@ use crate::{http::request::Method, number::parse_decimal};
 
 /// The routes of section 3 of the rules, decided from the method and the path alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route<'a> {
+pub(crate) enum Route<'a> {
     /// `POST /payments`: record a payment.
     CreatePayment,
     /// `GET /payments/service-health`: the rate-limited health answer.
@@ -49,7 +49,7 @@ pub enum Route<'a> {
 ///
 /// A path matches first and the method second, so a known path with an unexpected method gives
 /// [`Route::MethodNotAllowed`] rather than [`Route::NotFound`].
-pub fn route(method: Method, path: &[u8]) -> Route<'_> {
+pub(crate) fn route(method: Method, path: &[u8]) -> Route<'_> {
     let (expected, matched) = match path {
         b"/payments" => (Method::Post, Route::CreatePayment),
         b"/payments/service-health" => (Method::Get, Route::ServiceHealth),
@@ -104,7 +104,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, in the order of [`Fault::name`]'s table.
-    pub const ALL: [Fault; 7] = [
+    pub(crate) const ALL: [Fault; 7] = [
         Fault::None,
         Fault::Reset,
         Fault::Silent,
@@ -115,7 +115,7 @@ impl Fault {
     ];
 
     /// The name used by the admin endpoint and `SIM_FAULT`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::None => "none",
             Self::Reset => "reset",
@@ -131,7 +131,7 @@ impl Fault {
     ///
     /// # Errors
     /// A message listing the names, for any other text.
-    pub fn parse(name: &str) -> Result<Self, String> {
+    pub(crate) fn parse(name: &str) -> Result<Self, String> {
         Self::ALL.into_iter().find(|fault| fault.name() == name).ok_or_else(|| {
             let names: Vec<&str> = Self::ALL.iter().map(|fault| fault.name()).collect();
             format!("fault must be one of {}, got {name:?}", names.join(", "))
@@ -141,7 +141,7 @@ impl Fault {
 
 /// The most decimal places a fee may have. Nine keeps `10^scale` and every product below far
 /// inside `u128`, and no contest fee has more than two.
-pub const FEE_SCALE_MAX: u32 = 9;
+pub(crate) const FEE_SCALE_MAX: u32 = 9;
 
 /// A fee per transaction as an exact decimal fraction: `numerator / 10^scale` (`0.05` is 5 / 10^2).
 ///
@@ -191,7 +191,7 @@ impl Fee {
 
     /// The fee on `amount_cents`, in cents, rounded half up (away from zero: amounts are never
     /// negative).
-    pub fn fee_cents(&self, amount_cents: u64) -> u64 {
+    pub(crate) fn fee_cents(&self, amount_cents: u64) -> u64 {
         let denominator = 10u128.pow(self.scale);
         let product = u128::from(amount_cents) * u128::from(self.numerator);
         let rounded = (2 * product + denominator) / (2 * denominator);
@@ -203,7 +203,7 @@ impl Fee {
 
 /// What the service-health rate limit decided for one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// Answer now.
     Now,
     /// Queued: answer at this instant, when the call's window opens.
@@ -218,7 +218,7 @@ pub enum Admission {
 /// Each granted call owns a slot at least one window after the previous slot, so the answers are
 /// spaced by at least a window however the calls arrive. Slots still in the future are the queue.
 #[derive(Debug)]
-pub struct HealthLimiter {
+pub(crate) struct HealthLimiter {
     /// The length of one window.
     window: Duration,
     /// How many future slots may be handed out at once.
@@ -234,7 +234,7 @@ impl HealthLimiter {
     ///
     /// # Panics
     /// If `window` is zero: a zero window is no limit, which is a configuration error.
-    pub fn new(window: Duration, queue_max: usize) -> Self {
+    pub(crate) fn new(window: Duration, queue_max: usize) -> Self {
         assert!(!window.is_zero(), "the health window must be positive");
         Self {
             window,
@@ -245,7 +245,7 @@ impl HealthLimiter {
     }
 
     /// Decides a call arriving at `now` (which must not go backwards between calls).
-    pub fn admit(&mut self, now: Instant) -> Admission {
+    pub(crate) fn admit(&mut self, now: Instant) -> Admission {
         while self.slots_pending.front().is_some_and(|slot| *slot <= now) {
             self.slots_pending.pop_front();
         }
@@ -368,13 +368,19 @@ mod tests {
         Duration::from_millis(300)
     }
 
-    #[test]
-    fn health_grants_one_now_queues_two_refuses_the_rest() {
-        let start = Instant::now();
+    /// A limiter with a queue of two, filled at `start`: one call now, two queued.
+    fn filled_health_limiter(start: Instant) -> HealthLimiter {
         let mut limiter = HealthLimiter::new(window(), 2);
         assert_eq!(limiter.admit(start), Admission::Now);
         assert_eq!(limiter.admit(start), Admission::At(start + window()));
         assert_eq!(limiter.admit(start), Admission::At(start + 2 * window()));
+        limiter
+    }
+
+    #[test]
+    fn health_grants_one_now_queues_two_refuses_the_rest() {
+        let start = Instant::now();
+        let mut limiter = filled_health_limiter(start);
         assert_eq!(limiter.admit(start), Admission::Refused);
         assert_eq!(limiter.admit(start + Duration::from_millis(1)), Admission::Refused);
     }
@@ -382,10 +388,7 @@ mod tests {
     #[test]
     fn health_queue_frees_as_windows_open() {
         let start = Instant::now();
-        let mut limiter = HealthLimiter::new(window(), 2);
-        assert_eq!(limiter.admit(start), Admission::Now);
-        assert_eq!(limiter.admit(start), Admission::At(start + window()));
-        assert_eq!(limiter.admit(start), Admission::At(start + 2 * window()));
+        let mut limiter = filled_health_limiter(start);
         // The first queued slot opens exactly now: it leaves the queue, and the new call gets the
         // window after the last one handed out.
         let opened = start + window();

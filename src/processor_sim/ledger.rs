@@ -14,17 +14,17 @@ use crate::payment::{CorrelationId, Totals};
 
 /// The most payments kept between purges. The final test records about 90,000 per processor, so
 /// this is ten final runs without a purge, at about 100 bytes each (100 MB at worst).
-pub const PAYMENTS_MAX: usize = 1_000_000;
+pub(crate) const PAYMENTS_MAX: usize = 1_000_000;
 
 /// Room reserved at start-up. Modest, because tests start many simulators in one process; the
 /// map grows past it during a load test, which is fine for a test double off the measured path.
-pub const PAYMENTS_RESERVED: usize = 16_384;
+pub(crate) const PAYMENTS_RESERVED: usize = 16_384;
 
 const _: () = assert!(PAYMENTS_RESERVED <= PAYMENTS_MAX);
 
 /// One recorded payment, as the processor keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StoredPayment {
+pub(crate) struct StoredPayment {
     /// The amount in cents (rounded to two places on input).
     pub amount_cents: u64,
     /// The `requestedAt` sent, in microseconds since the epoch, as the summary filters on it.
@@ -33,7 +33,7 @@ pub struct StoredPayment {
 
 /// Why an insert recorded nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InsertError {
+pub(crate) enum InsertError {
     /// The id was already recorded: `422`.
     Duplicate,
     /// [`PAYMENTS_MAX`] reached: the simulator refuses as a failing processor would (`500`).
@@ -42,7 +42,7 @@ pub enum InsertError {
 
 /// The recorded payments.
 #[derive(Debug)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     /// Payments by correlation id (lower-cased, as a GUID compares case-insensitively).
     payments: HashMap<CorrelationId, StoredPayment>,
 }
@@ -55,7 +55,7 @@ impl Default for Ledger {
 
 impl Ledger {
     /// An empty ledger with [`PAYMENTS_RESERVED`] slots allocated up front.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { payments: HashMap::with_capacity(PAYMENTS_RESERVED) }
     }
 
@@ -63,7 +63,11 @@ impl Ledger {
     ///
     /// # Errors
     /// [`InsertError::Duplicate`] or [`InsertError::Full`]; nothing changes in either case.
-    pub fn insert(&mut self, id: CorrelationId, payment: StoredPayment) -> Result<(), InsertError> {
+    pub(crate) fn insert(
+        &mut self,
+        id: CorrelationId,
+        payment: StoredPayment,
+    ) -> Result<(), InsertError> {
         if self.payments.contains_key(&id) {
             return Err(InsertError::Duplicate);
         }
@@ -76,27 +80,28 @@ impl Ledger {
     }
 
     /// The payment recorded under `id`, if any.
-    pub fn get(&self, id: &CorrelationId) -> Option<StoredPayment> {
+    pub(crate) fn get(&self, id: &CorrelationId) -> Option<StoredPayment> {
         self.payments.get(id).copied()
     }
 
     /// The ids of every payment recorded, in no particular order.
-    pub fn ids(&self) -> impl Iterator<Item = &CorrelationId> {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = &CorrelationId> {
         self.payments.keys()
     }
 
     /// Number of payments recorded.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.payments.len()
     }
 
     /// Whether nothing is recorded.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.payments.is_empty()
     }
 
     /// Forgets every payment, keeping the allocation for the next run.
-    pub fn purge(&mut self) {
+    pub(crate) fn purge(&mut self) {
         self.payments.clear();
         assert!(self.payments.is_empty());
     }
@@ -106,7 +111,7 @@ impl Ledger {
     ///
     /// A scan: the summary is asked once every few seconds and the ledger holds about 100,000
     /// payments, well under a millisecond, which does not justify a second, ordered index.
-    pub fn totals(&self, from_us: Option<i64>, to_us: Option<i64>) -> Totals {
+    pub(crate) fn totals(&self, from_us: Option<i64>, to_us: Option<i64>) -> Totals {
         let from_us = from_us.unwrap_or(i64::MIN);
         let to_us = to_us.unwrap_or(i64::MAX);
         let mut totals = Totals::default();

@@ -23,7 +23,7 @@ use local_sync::oneshot;
 
 /// Limits the requests in progress; see the module documentation.
 #[derive(Debug)]
-pub struct ConcurrencyLimiter {
+pub(crate) struct ConcurrencyLimiter {
     /// Permits currently held (including ones handed to a waiter that has not woken yet).
     in_progress: Cell<usize>,
     /// The most permits held at once.
@@ -36,7 +36,7 @@ pub struct ConcurrencyLimiter {
 
 /// A held permit; dropping it lets the oldest waiter in, or frees the slot.
 #[derive(Debug)]
-pub struct Permit<'a> {
+pub(crate) struct Permit<'a> {
     /// The limiter the permit returns to.
     limiter: &'a ConcurrencyLimiter,
 }
@@ -76,7 +76,7 @@ impl ConcurrencyLimiter {
     ///
     /// # Panics
     /// If `in_progress_max` is zero (nothing could ever run).
-    pub fn new(in_progress_max: usize, waiting_max: usize) -> Self {
+    pub(crate) fn new(in_progress_max: usize, waiting_max: usize) -> Self {
         assert!(in_progress_max > 0, "at least one request must be able to run");
         Self {
             in_progress: Cell::new(0),
@@ -90,7 +90,7 @@ impl ConcurrencyLimiter {
     ///
     /// # Returns
     /// `None` at once when the queue is full too (the caller answers `429`).
-    pub async fn acquire(&self) -> Option<Permit<'_>> {
+    pub(crate) async fn acquire(&self) -> Option<Permit<'_>> {
         let receiver = {
             let mut waiting = self.waiting.borrow_mut();
             if self.in_progress.get() < self.in_progress_max && waiting.is_empty() {
@@ -118,12 +118,14 @@ impl ConcurrencyLimiter {
     }
 
     /// Requests holding a permit now.
-    pub fn in_progress(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn in_progress(&self) -> usize {
         self.in_progress.get()
     }
 
     /// Requests waiting now (counting waiters that left but were not reclaimed yet).
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
         self.waiting.borrow().len()
     }
 

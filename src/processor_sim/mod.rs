@@ -3,13 +3,13 @@
 //! load test uses, so the worker can be tested against slow, failing and saturated processors.
 //!
 //! # Key components
-//! - [`Simulator`]: the [`Handler`] that answers every route, with its in-memory state.
+//! - `Simulator`: the `Handler` that answers every route, with its in-memory state.
 //! - [`SimSettings`]: the plain start-up settings (the binary builds them from the environment
 //!   through `config::sim`; tests build them directly).
-//! - [`start`]: runs a simulator on its own thread and returns its port, for tests.
-//! - [`serve`]: serves a bound listener on the current runtime, for the binary.
-//! - [`client::SimClient`]: a small blocking client to drive a simulator from tests.
-//! - [`behaviour`], [`ledger`], [`limiter`]: the rules, the books and the concurrency limiter,
+//! - [`serve`]: serves a bound listener on the current runtime. Building the runtime is the
+//!   caller's job: the binary's, or the tests' (`tests/common/sim.rs`, which also holds the
+//!   blocking client the tests drive a simulator with).
+//! - [`behaviour`], `ledger`, `limiter`: the rules, the books and the concurrency limiter,
 //!   each testable alone.
 //!
 //! # Behaviour, in the processor's order
@@ -20,18 +20,17 @@
 //! that step, so a change made during a delay applies to step 3.
 //!
 //! # Dependency rules
-//! `http` (server, request, response, stream), `payment` and std; `runtime` only in [`start`],
-//! which exists for tests. State lives on one thread (`Cell`/`RefCell` in an `Rc`): the real
+//! `http` (server, request, response), `net`, `payment` and std; never `runtime`. The contest's
+//! own HTTP details (the `X-Rinha-Token` header, `Retry-After: 5`) are defined here and handed to
+//! `http` as data. State lives on one thread (`Cell`/`RefCell` in an `Rc`): the real
 //! processor's answers are cheap and the delays are timers, so one thread is plenty.
 
 pub mod behaviour;
-pub mod client;
-pub mod ledger;
-pub mod limiter;
+pub(crate) mod ledger;
+pub(crate) mod limiter;
 
 use std::{
     cell::{Cell, RefCell},
-    io,
     rc::Rc,
     time::{Duration, Instant},
 };
@@ -47,12 +46,12 @@ use crate::{
     http::{
         request::{percent_decode, query_value, Request, BODY_BYTES_MAX},
         response::{
-            write_json, write_json_with, write_text, Status, METHOD_NOT_ALLOWED, NOT_FOUND,
-            NO_CONTENT,
+            write_json, write_json_with, write_response, write_text, Status, METHOD_NOT_ALLOWED,
+            NOT_FOUND, NO_CONTENT,
         },
         server::{Handler, Next},
-        stream::{Endpoint, Listener},
     },
+    net::Listener,
     payment::{
         parse_timestamp_us, write_cents, write_timestamp_us, Buffers, CorrelationId,
         AMOUNT_CENTS_MAX, CORRELATION_ID_BYTES,
@@ -63,22 +62,22 @@ use crate::{
 pub const LISTEN_BACKLOG: i32 = 4096;
 
 /// Upper bound of [`SimSettings::inflight_max`]; the contest's processor uses 800.
-pub const INFLIGHT_MAX_BOUND: usize = 100_000;
+pub(crate) const INFLIGHT_MAX_BOUND: usize = 100_000;
 
 /// Upper bound of [`SimSettings::queue_max`]; the contest's processor uses 500.
-pub const QUEUE_MAX_BOUND: usize = 100_000;
+pub(crate) const QUEUE_MAX_BOUND: usize = 100_000;
 
 /// Upper bound of [`SimSettings::health_window_ms`]: one hour.
-pub const HEALTH_WINDOW_MS_BOUND: u64 = 3_600_000;
+pub(crate) const HEALTH_WINDOW_MS_BOUND: u64 = 3_600_000;
 
 /// Upper bound of [`SimSettings::health_queue_max`]; the contest's processor uses 2.
-pub const HEALTH_QUEUE_MAX_BOUND: usize = 1000;
+pub(crate) const HEALTH_QUEUE_MAX_BOUND: usize = 1000;
 
 /// The longest admin token accepted, at start-up or through the admin endpoint.
-pub const TOKEN_BYTES_MAX: usize = 256;
+pub(crate) const TOKEN_BYTES_MAX: usize = 256;
 
 /// The longest delay the admin endpoint accepts: ten minutes, far beyond any client timeout.
-pub const DELAY_MS_MAX: u64 = 600_000;
+pub(crate) const DELAY_MS_MAX: u64 = 600_000;
 
 /// The longest `from`/`to` query value, before percent-decoding (an RFC 3339 timestamp with
 /// microseconds and every `:` escaped is 31 bytes).
@@ -146,7 +145,7 @@ impl SimSettings {
 ///
 /// # Errors
 /// A message saying which rule failed.
-pub fn validate_token(token: &str) -> Result<(), String> {
+pub(crate) fn validate_token(token: &str) -> Result<(), String> {
     if token.is_empty() || token.len() > TOKEN_BYTES_MAX {
         return Err(format!("token must be 1..={TOKEN_BYTES_MAX} bytes"));
     }
@@ -154,35 +153,6 @@ pub fn validate_token(token: &str) -> Result<(), String> {
         return Err("token must be printable ASCII without spaces".to_string());
     }
     Ok(())
-}
-
-/// Runs a simulator on a new thread (with its own runtime) listening on `endpoint`, for tests.
-/// The thread serves until the process ends.
-///
-/// # Returns
-/// The bound TCP port (useful with `127.0.0.1:0`), or 0 for a Unix socket. The listener is bound
-/// before this returns, so a client may connect at once.
-///
-/// # Errors
-/// Invalid settings (`InvalidInput`), a thread that could not start, or the bind error.
-pub fn start(settings: SimSettings, endpoint: Endpoint) -> io::Result<u16> {
-    settings.validate().map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<io::Result<u16>>(1);
-    std::thread::Builder::new().name("processor-sim".to_string()).spawn(move || {
-        crate::runtime::block_on(move || async move {
-            match endpoint.bind(LISTEN_BACKLOG) {
-                Ok(listener) => {
-                    // The receiver waits for exactly this message; it cannot be gone yet.
-                    let _ = sender.send(Ok(listener.local_port().unwrap_or(0)));
-                    serve(listener, settings).await;
-                }
-                Err(error) => {
-                    let _ = sender.send(Err(error));
-                }
-            }
-        });
-    })?;
-    receiver.recv().map_err(|_| io::Error::other("the simulator thread ended before binding"))?
 }
 
 /// Serves `listener` on the current thread's runtime forever.
@@ -245,6 +215,23 @@ struct FaultBody<'a> {
     fault: &'a str,
 }
 
+/// The header that carries the admin token, as the official processor names it.
+pub const TOKEN_HEADER: &str = "X-Rinha-Token";
+
+/// Sent with every `429`: the official processor asks callers to wait five seconds.
+const RETRY_AFTER: &[u8] = b"Retry-After: 5\r\n";
+
+/// The processor's `429 Too Many Requests`, with its `Retry-After`.
+fn write_too_many_requests(out: &mut Vec<u8>) {
+    write_response(
+        out,
+        Status::TooManyRequests,
+        RETRY_AFTER,
+        b"text/plain",
+        b"too many requests\n",
+    );
+}
+
 /// What [`Fault::Garbage`] sends: not an HTTP status line.
 const GARBAGE: &[u8] = b"\x00\xffSPAM 200 not-http\r\n\x1b[0m\r\n\r\n";
 
@@ -262,7 +249,7 @@ struct NewPayment {
 
 /// A simulated payment processor: its configuration as changed at run time, its books, and its
 /// two limiters. Shared by the connections of one thread.
-pub struct Simulator {
+pub(crate) struct Simulator {
     /// The fee the admin summary reports.
     fee: Fee,
     /// The current admin token.
@@ -288,7 +275,7 @@ impl Simulator {
     ///
     /// # Panics
     /// If `settings` are out of bounds.
-    pub fn new(settings: SimSettings) -> Self {
+    pub(crate) fn new(settings: SimSettings) -> Self {
         if let Err(message) = settings.validate() {
             panic!("invalid simulator settings: {message}");
         }
@@ -314,7 +301,7 @@ impl Simulator {
     /// `POST /payments`, then the configured fault applied to its answer.
     async fn create_payment(&self, body: &[u8], out: &mut Vec<u8>) -> Next {
         if self.fault.get() == Fault::Busy {
-            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            write_too_many_requests(out);
             return Next::KeepOpen;
         }
         let start = out.len();
@@ -358,7 +345,7 @@ impl Simulator {
             return;
         };
         let Some(_permit) = self.limiter.acquire().await else {
-            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            write_too_many_requests(out);
             return;
         };
         let delay_ms = self.delay_ms.get();
@@ -407,7 +394,7 @@ impl Simulator {
             return;
         };
         let Some(_permit) = self.limiter.acquire().await else {
-            write_text(out, Status::TooManyRequests, b"too many requests\n");
+            write_too_many_requests(out);
             return;
         };
         let Some(payment) = self.ledger.borrow().get(&id) else {
@@ -433,7 +420,7 @@ impl Simulator {
                 monoio::time::sleep(slot.saturating_duration_since(Instant::now())).await;
             }
             Admission::Refused => {
-                write_text(out, Status::TooManyRequests, b"too many requests\n");
+                write_too_many_requests(out);
                 return;
             }
         }
@@ -590,7 +577,7 @@ impl Handler for Simulator {
                 | Route::PaymentIds
                 | Route::Purge
         );
-        if admin && !self.authorized(request.token) {
+        if admin && !self.authorized(request.header(TOKEN_HEADER)) {
             write_text(out, Status::Unauthorized, b"invalid X-Rinha-Token\n");
             return Next::KeepOpen;
         }

@@ -43,7 +43,7 @@ use super::{
 };
 use crate::{
     backoff::Backoff,
-    http::stream::{Endpoint, Stream},
+    net::{Endpoint, Stream},
 };
 
 /// Bytes reserved in the read buffer before each read.
@@ -168,7 +168,7 @@ impl Client {
     }
 
     /// Whether a connection is up and its scripts loaded.
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.shared.borrow().connected
     }
 
@@ -207,7 +207,7 @@ impl Client {
     /// # Panics
     /// If `script` is not the index of a script passed to [`Client::start`], or more than
     /// `ARGUMENTS_MAX - 3` keys and arguments are given.
-    pub async fn eval(
+    pub(crate) async fn eval(
         &self,
         script: usize,
         keys: &[&[u8]],

@@ -28,7 +28,7 @@
 use super::TakenPayment;
 use crate::{
     payment::{CorrelationId, PaymentRequest, Processor, CORRELATION_ID_BYTES},
-    worker::router::{Health, HealthReport},
+    payment::{Health, HealthReport},
 };
 
 /// Separates the fields of a value.

@@ -17,9 +17,9 @@ pub mod scripts;
 use std::{cell::Cell, rc::Rc, time::Duration};
 
 use crate::{
+    payment::HealthReport,
     payment::{CorrelationId, PaymentRequest, Processor, Totals},
     redis::{Client, RedisError, Reply},
-    worker::router::HealthReport,
 };
 use codec::{
     decode_health_report, decode_processing_entry, decode_queue_entry, decode_take_record,

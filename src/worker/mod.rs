@@ -29,7 +29,8 @@ use std::{
 
 use crate::{
     backoff::Backoff,
-    http::{client::Origin, stream::Endpoint, tls::TlsConfig},
+    http::{client::Origin, tls::TlsConfig},
+    net::Endpoint,
     payment::unix_ms,
     redis::Client,
     store::{ProcessingKeys, Store, StoreError, TakenPayment, SCRIPTS},

@@ -15,11 +15,11 @@ use crate::{
 
 /// Idle keep-alive connections kept per processor and thread. Calls in flight beyond this open
 /// extra connections that are closed after use.
-pub const IDLE_CONNECTIONS_MAX: usize = 512;
+pub(crate) const IDLE_CONNECTIONS_MAX: usize = 512;
 
 /// What `GET /payments/{id}` tells us.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LookupOutcome {
+pub(crate) enum LookupOutcome {
     /// `200`: the processor has it.
     Found,
     /// `404`: the processor does not have it (yet).
@@ -36,20 +36,15 @@ pub struct ProcessorClient {
 
 impl ProcessorClient {
     /// A client for the processor at `origin`; `tls` is used when it is `https://`.
-    pub fn new(origin: Origin, tls: TlsConfig) -> Self {
+    pub(crate) fn new(origin: Origin, tls: TlsConfig) -> Self {
         Self {
             client: HttpClient::with_tls(origin, IDLE_CONNECTIONS_MAX, tls),
             body: std::cell::RefCell::new(Vec::with_capacity(256)),
         }
     }
 
-    /// The processor's origin.
-    pub fn origin(&self) -> &Origin {
-        self.client.origin()
-    }
-
     /// Sends `POST /payments` with `requestedAt = requested_at_ms`.
-    pub async fn pay(
+    pub(crate) async fn pay(
         &self,
         payment: &PaymentRequest,
         requested_at_ms: i64,
@@ -70,7 +65,11 @@ impl ProcessorClient {
     }
 
     /// Sends `GET /payments/{correlationId}`.
-    pub async fn lookup(&self, payment: &PaymentRequest, timeout: Duration) -> LookupOutcome {
+    pub(crate) async fn lookup(
+        &self,
+        payment: &PaymentRequest,
+        timeout: Duration,
+    ) -> LookupOutcome {
         let mut path = Vec::with_capacity(64);
         path.extend_from_slice(b"/payments/");
         path.extend_from_slice(payment.correlation_id.as_bytes());
@@ -83,7 +82,7 @@ impl ProcessorClient {
     }
 
     /// Sends `GET /payments/service-health`; `None` on any error or a `429`.
-    pub async fn health(&self, timeout: Duration) -> Option<Health> {
+    pub(crate) async fn health(&self, timeout: Duration) -> Option<Health> {
         let mut response = self.body.take();
         response.clear();
         let status = self

@@ -1,20 +1,27 @@
 //! Shared harness for the end-to-end tests: child processes (redis-server, the simulators, the
-//! API, the worker) that are killed on drop, a blocking HTTP/1.1 client over TCP or Unix sockets,
-//! and bounded polling.
+//! API, the worker) that are killed on drop, the one blocking HTTP/1.1 client ([`http`]), an
+//! in-process simulator and its client ([`sim`]), and bounded polling.
 //!
 //! Every wait here is a *bound* on how long to keep polling for a condition, never a timing
 //! assertion: a slow machine makes tests slower, not red.
 
 #![allow(dead_code)]
 
+pub mod http;
+pub mod sim;
+
 use std::{
-    io::{Read, Write},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     os::unix::net::UnixStream,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+// Not every test crate uses each of these.
+#[allow(unused_imports)]
+pub use self::http::{raw_exchange, request, Address, Response};
+use self::sim::SimClient;
 
 /// How long any wait in these tests may poll before the test fails.
 pub const WAIT_BOUND: Duration = Duration::from_secs(60);
@@ -101,117 +108,6 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         assert!(started.elapsed() < WAIT_BOUND, "gave up waiting for: {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Where an HTTP server listens.
-#[derive(Clone, Debug)]
-pub enum Address {
-    Tcp(u16),
-    Unix(PathBuf),
-}
-
-/// A response: status, headers (lower-cased names) and body.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
-    }
-}
-
-trait Duplex: Read + Write {}
-impl<T: Read + Write> Duplex for T {}
-
-fn connect(address: &Address) -> std::io::Result<Box<dyn Duplex>> {
-    let timeout = Some(Duration::from_secs(30));
-    Ok(match address {
-        Address::Tcp(port) => {
-            let stream = TcpStream::connect(("127.0.0.1", *port))?;
-            stream.set_read_timeout(timeout)?;
-            Box::new(stream)
-        }
-        Address::Unix(path) => {
-            let stream = UnixStream::connect(path)?;
-            stream.set_read_timeout(timeout)?;
-            Box::new(stream)
-        }
-    })
-}
-
-/// Sends raw bytes on a new connection and reads until the peer closes (or 30 s pass).
-pub fn raw_exchange(address: &Address, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut stream = connect(address)?;
-    stream.write_all(bytes)?;
-    let mut received = Vec::new();
-    let _ = stream.read_to_end(&mut received);
-    Ok(received)
-}
-
-/// Reads one response with a Content-Length body (or none) from `stream`.
-fn read_response(stream: &mut dyn Duplex) -> std::io::Result<Response> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(head_end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
-            let mut lines = head.split("\r\n");
-            let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-            let headers: Vec<(String, String)> = lines
-                .filter_map(|line| line.split_once(':'))
-                .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_string()))
-                .collect();
-            let length: usize = headers
-                .iter()
-                .find(|(key, _)| key == "content-length")
-                .map(|(_, value)| value.parse().unwrap())
-                .unwrap_or(0);
-            while buffer.len() < head_end + 4 + length {
-                let read = stream.read(&mut chunk)?;
-                if read == 0 {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                buffer.extend_from_slice(&chunk[..read]);
-            }
-            let body =
-                String::from_utf8_lossy(&buffer[head_end + 4..head_end + 4 + length]).to_string();
-            return Ok(Response { status, headers, body });
-        }
-        let read = stream.read(&mut chunk)?;
-        if read == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-    }
-}
-
-/// One request on a fresh connection.
-pub fn request(
-    address: &Address,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> std::io::Result<Response> {
-    let mut stream = connect(address)?;
-    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
-    for (key, value) in headers {
-        text.push_str(&format!("{key}: {value}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" || method == "PUT" {
-        text.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    stream.write_all(text.as_bytes())?;
-    read_response(&mut *stream)
 }
 
 /// A redis-server on a private Unix socket (no TCP); without persistence, or with the contest's
@@ -306,6 +202,7 @@ pub struct Simulator {
 }
 
 pub const TOKEN: &str = "123";
+pub use rinha::processor_sim::TOKEN_HEADER;
 
 impl Simulator {
     pub fn start(fee: &str) -> Self {
@@ -316,11 +213,8 @@ impl Simulator {
             &[],
             &[("SIM_LISTEN", format!("127.0.0.1:{port}")), ("SIM_FEE", fee.to_string())],
         );
-        let address = Address::Tcp(port);
-        wait_until("simulator up", || {
-            request(&address, "GET", "/admin/payments-summary", &[("X-Rinha-Token", TOKEN)], "")
-                .is_ok()
-        });
+        let client = SimClient::new(port);
+        wait_until("simulator up", || client.summary_response(TOKEN, None, None).is_ok());
         Self { port, process }
     }
 
@@ -328,62 +222,51 @@ impl Simulator {
         Address::Tcp(self.port)
     }
 
+    /// A client for this simulator's routes.
+    pub fn client(&self) -> SimClient {
+        SimClient::new(self.port)
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     pub fn set_delay(&self, delay_ms: u64) {
-        let body = format!("{{\"delay\":{delay_ms}}}");
-        let response = request(
-            &self.address(),
-            "PUT",
-            "/admin/configurations/delay",
-            &[("X-Rinha-Token", TOKEN)],
-            &body,
-        )
-        .unwrap();
+        let response = self.client().set_delay(TOKEN, delay_ms).unwrap();
         assert_eq!(response.status, 200, "{response:?}");
     }
 
     pub fn set_failure(&self, failure: bool) {
-        let body = format!("{{\"failure\":{failure}}}");
-        let response = request(
-            &self.address(),
-            "PUT",
-            "/admin/configurations/failure",
-            &[("X-Rinha-Token", TOKEN)],
-            &body,
-        )
-        .unwrap();
+        let response = self.client().set_failure(TOKEN, failure).unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+
+    pub fn set_fault(&self, fault: &str) {
+        let response = self.client().set_fault(TOKEN, fault).unwrap();
         assert_eq!(response.status, 200, "{response:?}");
     }
 
     /// (totalRequests, totalAmount in cents) from the admin summary for an optional window.
     pub fn admin_summary(&self, query: &str) -> (u64, u64) {
         let path = format!("/admin/payments-summary{query}");
-        let response =
-            request(&self.address(), "GET", &path, &[("X-Rinha-Token", TOKEN)], "").unwrap();
+        let response = self.client().send("GET", &path, &[(TOKEN_HEADER, TOKEN)], b"").unwrap();
         assert_eq!(response.status, 200, "{response:?}");
-        let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        let value = response.json();
         (value["totalRequests"].as_u64().unwrap(), cents(&value["totalAmount"]))
     }
 
     /// Whether this simulator has the payment.
     pub fn has_payment(&self, id: &str) -> bool {
-        let response =
-            request(&self.address(), "GET", &format!("/payments/{id}"), &[], "").unwrap();
+        let response = self.client().get_payment(id).unwrap();
         assert!(response.status == 200 || response.status == 404, "{response:?}");
         response.status == 200
     }
 
     /// The stored requestedAt of a payment.
     pub fn requested_at(&self, id: &str) -> Option<String> {
-        let response =
-            request(&self.address(), "GET", &format!("/payments/{id}"), &[], "").unwrap();
-        (response.status == 200).then(|| {
-            let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
-            value["requestedAt"].as_str().unwrap().to_string()
-        })
+        let response = self.client().get_payment(id).unwrap();
+        (response.status == 200)
+            .then(|| response.json()["requestedAt"].as_str().unwrap().to_string())
     }
 }
 
@@ -422,7 +305,7 @@ impl Api {
         let response =
             request(&self.address, "GET", &format!("/payments-summary{query}"), &[], "").unwrap();
         assert_eq!(response.status, 200, "{response:?}");
-        let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        let value = response.json();
         let pick = |name: &str| {
             (value[name]["totalRequests"].as_u64().unwrap(), cents(&value[name]["totalAmount"]))
         };

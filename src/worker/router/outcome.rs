@@ -3,7 +3,7 @@
 //! client. `worker::processor` turns HTTP answers into these types; it depends on this module,
 //! never the other way round.
 
-use serde::Deserialize;
+pub use crate::payment::{Health, HealthReport};
 
 /// What a `POST /payments` attempt tells us.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,25 +41,6 @@ impl PayOutcome {
     pub fn is_failure(self) -> bool {
         matches!(self, Self::Failed | Self::Unreachable | Self::Ambiguous)
     }
-}
-
-/// The processor's self-reported health (`GET /payments/service-health`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Health {
-    /// Failure mode is on.
-    pub failing: bool,
-    /// The configured delay, in milliseconds.
-    pub min_response_time: u64,
-}
-
-/// A health report and when it was polled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HealthReport {
-    /// The processor's answer.
-    pub health: Health,
-    /// When it was polled (ms since the epoch).
-    pub polled_at_ms: i64,
 }
 
 /// One attempt sent to a processor, as the router registered it.

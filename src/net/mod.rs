@@ -1,8 +1,13 @@
-//! One stream and one listener type over TCP and Unix sockets.
+//! Endpoints, listeners and streams over TCP and Unix sockets: the layer under both [`crate::http`]
+//! and [`crate::redis`].
 //!
 //! nginx reaches the API over a Unix socket in the contest stack, tests use TCP on port 0, and
 //! Redis may be at either. An enum (rather than generics everywhere) keeps the layers above
 //! monomorphic: one server loop, one client, one Redis connection type.
+//!
+//! # Dependency rules
+//! monoio, socket2 and std only: no protocol lives here, so `http` and `redis` each depend on this
+//! module and not on each other.
 
 use std::{
     io,
@@ -126,7 +131,7 @@ impl Listener {
     ///
     /// # Errors
     /// The accept error (the caller backs off and keeps accepting).
-    pub async fn accept(&self) -> io::Result<Stream> {
+    pub(crate) async fn accept(&self) -> io::Result<Stream> {
         match self {
             Self::Tcp(listener) => {
                 let (stream, _peer) = listener.accept().await?;
@@ -161,7 +166,7 @@ impl Stream {
     ///
     /// # Errors
     /// The `setsockopt` error.
-    pub fn abort(self) -> io::Result<()> {
+    pub(crate) fn abort(self) -> io::Result<()> {
         if let Self::Tcp(stream) = &self {
             use std::os::fd::{AsRawFd, BorrowedFd};
             // SAFETY: the descriptor belongs to `stream`, which outlives this borrow.
