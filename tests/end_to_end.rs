@@ -11,71 +11,16 @@ mod common;
 
 use common::*;
 
-/// A whole stack: Redis, two simulators (5% / 15%), one API, one worker.
-struct Stack {
-    default: Simulator,
-    fallback: Simulator,
-    api: Api,
-    worker: Option<Process>,
-    redis: Redis,
-    _directory: TempDir,
-}
-
-impl Stack {
-    fn start(worker_environment: &[(&str, &str)]) -> Self {
-        let stack = Self::start_without_worker();
-        let worker =
-            start_worker(&stack.redis, &stack.default, &stack.fallback, worker_environment);
-        Self { worker: Some(worker), ..stack }
-    }
-
-    fn start_without_worker() -> Self {
-        let directory = TempDir::new("e2e");
-        let redis = Redis::start();
-        let default = Simulator::start("0.05");
-        let fallback = Simulator::start("0.15");
-        let api = Api::start(&redis, &directory.0, "api");
-        Self { default, fallback, api, worker: None, redis, _directory: directory }
-    }
-
-    /// Posts `count` fresh payments of 19.90; returns their ids.
-    fn pay_many(&self, count: usize) -> Vec<String> {
-        (0..count)
-            .map(|_| {
-                let id = uuid();
-                assert_eq!(self.api.pay(&id, "19.90"), 202);
-                id
-            })
-            .collect()
-    }
-
-    /// Waits until the backend's summary counts `expected` payments in all.
-    fn wait_recorded(&self, expected: u64) {
-        wait_until(&format!("{expected} payments recorded"), || {
-            let (default, fallback) = self.api.summary("");
-            default.0 + fallback.0 == expected
-        });
-    }
-
-    /// Asserts that the backend's books equal the processors' for `query`.
-    fn assert_books_agree(&self, query: &str) {
-        let (default, fallback) = self.api.summary(query);
-        assert_eq!(default, self.default.admin_summary(query), "default books for {query:?}");
-        assert_eq!(fallback, self.fallback.admin_summary(query), "fallback books for {query:?}");
-    }
-
-    /// Asserts that each id is held by exactly one processor.
-    fn assert_each_paid_once(&self, ids: &[String]) {
-        for id in ids {
-            let holders = [self.default.has_payment(id), self.fallback.has_payment(id)];
-            assert_eq!(holders.iter().filter(|held| **held).count(), 1, "{id} held by {holders:?}");
-        }
-    }
+/// The end-to-end tests' stack: `common::Stack` on a fresh Redis, with its worker started.
+fn stack(worker_environment: &[(&str, &str)]) -> Stack {
+    let mut stack = Stack::without_worker(Redis::start(), "e2e");
+    stack.start_worker(worker_environment);
+    stack
 }
 
 #[test]
 fn payments_flow_to_default_when_it_is_healthy() {
-    let stack = Stack::start(&[]);
+    let stack = stack(&[]);
     let ids = stack.pay_many(60);
     stack.wait_recorded(60);
     let (default, fallback) = stack.api.summary("");
@@ -88,7 +33,7 @@ fn payments_flow_to_default_when_it_is_healthy() {
 #[test]
 fn a_failing_default_sends_payments_to_fallback() {
     // A short hold, so the payments do not wait the preview fees' 11.8 s for the default.
-    let stack = Stack::start(&[("HOLD_MAX_MS", "300")]);
+    let stack = stack(&[("HOLD_MAX_MS", "300")]);
     stack.default.set_failure(true);
     let ids = stack.pay_many(40);
     stack.wait_recorded(40);
@@ -103,7 +48,7 @@ fn a_failing_default_sends_payments_to_fallback() {
 
 #[test]
 fn a_default_that_recovers_within_the_hold_gets_the_payments() {
-    let stack = Stack::start(&[("HOLD_MAX_MS", "30000")]);
+    let stack = stack(&[("HOLD_MAX_MS", "30000")]);
     stack.default.set_failure(true);
     // Let the worker learn that the default fails (its first attempts fail and rest it).
     let early = stack.pay_many(5);
@@ -126,7 +71,7 @@ fn a_default_that_recovers_within_the_hold_gets_the_payments() {
 #[test]
 fn a_slow_default_is_not_used_and_the_fallback_takes_over() {
     // 1600 ms is beyond the router's 1250 ms bound: paying there would break the audit.
-    let stack = Stack::start(&[("HOLD_MAX_MS", "0")]);
+    let stack = stack(&[("HOLD_MAX_MS", "0")]);
     stack.default.set_delay(1600);
     // The worker learns the delay from its first payments: in flight too long, then slow answers.
     let learning = stack.pay_many(5);
@@ -143,7 +88,7 @@ fn a_slow_default_is_not_used_and_the_fallback_takes_over() {
 
 #[test]
 fn both_failing_holds_payments_and_pays_them_once_one_recovers() {
-    let stack = Stack::start(&[]);
+    let stack = stack(&[]);
     stack.default.set_failure(true);
     stack.fallback.set_failure(true);
     let ids = stack.pay_many(30);
@@ -159,7 +104,7 @@ fn both_failing_holds_payments_and_pays_them_once_one_recovers() {
 
 #[test]
 fn a_repeated_correlation_id_is_accepted_and_paid_once() {
-    let stack = Stack::start(&[]);
+    let stack = stack(&[]);
     let id = uuid();
     for _ in 0..5 {
         assert_eq!(stack.api.pay(&id, "10.00"), 202);
@@ -189,7 +134,7 @@ fn iso(millis: i64) -> String {
 
 #[test]
 fn summary_equals_processors_for_windows_cut_at_exact_milliseconds() {
-    let stack = Stack::start(&[]);
+    let stack = stack(&[]);
     stack.default.set_delay(0);
     let mut ids = Vec::new();
     // Spread payments over a few seconds so windows cross second boundaries.
@@ -247,7 +192,7 @@ fn summary_equals_processors_for_windows_cut_at_exact_milliseconds() {
 fn a_processor_slower_than_the_client_timeout_causes_no_double_payment() {
     // Attempts time out after 300 ms while the default takes 900 ms: every first attempt is
     // ambiguous and lands later. The worker must resolve each on the default, never pay twice.
-    let stack = Stack::start(&[("PROCESSOR_TIMEOUT_MS", "300"), ("AMBIGUOUS_SETTLE_MS", "5000")]);
+    let stack = stack(&[("PROCESSOR_TIMEOUT_MS", "300"), ("AMBIGUOUS_SETTLE_MS", "5000")]);
     stack.default.set_delay(900);
     let ids = stack.pay_many(25);
     stack.wait_recorded(25);
@@ -262,7 +207,7 @@ fn a_processor_slower_than_the_client_timeout_causes_no_double_payment() {
 
 #[test]
 fn a_worker_killed_mid_run_loses_and_duplicates_nothing_after_restart() {
-    let mut stack = Stack::start_without_worker();
+    let mut stack = Stack::without_worker(Redis::start(), "e2e");
     stack.default.set_delay(150);
     let ids = stack.pay_many(300);
     let environment: &[(&str, &str)] = &[("WORKER_INFLIGHT_MAX", "40")];
@@ -275,7 +220,7 @@ fn a_worker_killed_mid_run_loses_and_duplicates_nothing_after_restart() {
     let (default, fallback) = stack.api.summary("");
     assert!(default.0 + fallback.0 < 300, "the kill must land mid-run");
     // Payments the dead worker had sent may still be landing in the processor right now.
-    stack.worker = Some(start_worker(&stack.redis, &stack.default, &stack.fallback, environment));
+    stack.start_worker(environment);
     stack.wait_recorded(300);
     std::thread::sleep(std::time::Duration::from_millis(500));
     stack.assert_each_paid_once(&ids);
@@ -287,7 +232,7 @@ fn a_worker_killed_mid_run_loses_and_duplicates_nothing_after_restart() {
 fn the_backend_summary_never_counts_a_payment_the_processor_does_not_have() {
     // Sampled while payments flow: every sample of our books must be at most the processors'
     // (a payment is recorded by us only after the processor has it).
-    let stack = Stack::start(&[]);
+    let stack = stack(&[]);
     stack.default.set_delay(50);
     let ids = stack.pay_many(80);
     for _ in 0..40 {
@@ -302,7 +247,7 @@ fn the_backend_summary_never_counts_a_payment_the_processor_does_not_have() {
 
 #[test]
 fn purge_resets_the_backend_books() {
-    let stack = Stack::start(&[]);
+    let stack = stack(&[]);
     stack.pay_many(10);
     stack.wait_recorded(10);
     let response = request(&stack.api.address, "POST", "/purge-payments", &[], "").unwrap();

@@ -24,60 +24,15 @@ use std::{
 
 use common::*;
 
-/// A stack whose worker starts on demand.
-struct Stack {
-    default: Simulator,
-    fallback: Simulator,
-    api: Api,
-    worker: Option<Process>,
-    redis: Redis,
-    directory: TempDir,
-}
-
-impl Stack {
-    fn start(redis: Redis) -> Self {
-        let directory = TempDir::new("faults");
-        let default = Simulator::start("0.05");
-        let fallback = Simulator::start("0.15");
-        let api = Api::start(&redis, &directory.0, "api");
-        Self { default, fallback, api, worker: None, redis, directory }
-    }
-
-    fn start_worker(&mut self, extra: &[(&str, &str)]) {
-        self.worker = Some(start_worker(&self.redis, &self.default, &self.fallback, extra));
-    }
-
-    /// Payments in the backend's summary, or `None` while it answers `503` (Redis reconnecting).
-    fn recorded(&self) -> Option<u64> {
-        let response = request(&self.api.address, "GET", "/payments-summary", &[], "").ok()?;
-        if response.status != 200 {
-            return None;
-        }
-        let value = response.json();
-        let count = |name: &str| value[name]["totalRequests"].as_u64().unwrap();
-        Some(count("default") + count("fallback"))
-    }
-
-    fn wait_recorded(&self, expected: u64) {
-        wait_until(&format!("{expected} payments recorded"), || self.recorded() == Some(expected));
-    }
-
-    /// Every accepted id in exactly one processor, every refused id in none, and the backend's
-    /// books equal to the processors'.
-    fn assert_exactly_once(&self, accepted: &[String], refused: &[String]) {
-        for id in accepted {
-            let holders = [self.default.has_payment(id), self.fallback.has_payment(id)];
-            assert_eq!(holders.iter().filter(|held| **held).count(), 1, "{id} held by {holders:?}");
-        }
-        for id in refused {
-            let holders = [self.default.has_payment(id), self.fallback.has_payment(id)];
-            assert_eq!(holders, [false, false], "{id} was refused but paid");
-        }
-        let (default, fallback) = self.api.summary("");
-        assert_eq!(default, self.default.admin_summary(""), "default books");
-        assert_eq!(fallback, self.fallback.admin_summary(""), "fallback books");
-        assert_eq!(default.0 + fallback.0, accepted.len() as u64, "recorded vs accepted");
-    }
+/// Every accepted id in exactly one processor, every refused id in none, and the backend's books
+/// equal to the processors'.
+fn assert_exactly_once(stack: &Stack, accepted: &[String], refused: &[String]) {
+    stack.assert_each_paid_once(accepted);
+    stack.assert_none_paid(refused);
+    let (default, fallback) = stack.api.summary("");
+    assert_eq!(default, stack.default.admin_summary(""), "default books");
+    assert_eq!(fallback, stack.fallback.admin_summary(""), "fallback books");
+    assert_eq!(default.0 + fallback.0, accepted.len() as u64, "recorded vs accepted");
 }
 
 /// Posts payments one after another until `stop` is set; returns (accepted, refused) ids.
@@ -101,7 +56,7 @@ fn post_until(
 
 #[test]
 fn redis_killed_and_restarted_loses_nothing_and_pays_nothing_twice() {
-    let mut stack = Stack::start(Redis::start_persistent());
+    let mut stack = Stack::without_worker(Redis::start_persistent(), "faults");
     stack.start_worker(&[]);
     let stop = Arc::new(AtomicBool::new(false));
     let poster = post_until(stack.api.address.clone(), stop.clone());
@@ -118,12 +73,12 @@ fn redis_killed_and_restarted_loses_nothing_and_pays_nothing_twice() {
     stop.store(true, Ordering::Relaxed);
     let (accepted, refused) = poster.join().unwrap();
     stack.wait_recorded(accepted.len() as u64);
-    stack.assert_exactly_once(&accepted, &refused);
+    assert_exactly_once(&stack, &accepted, &refused);
 }
 
 #[test]
 fn a_payment_not_confirmed_by_a_stopped_redis_gets_503_and_is_never_paid() {
-    let mut stack = Stack::start(Redis::start());
+    let mut stack = Stack::without_worker(Redis::start(), "faults");
     stack.redis.process.signal("STOP");
     let withdrawn = uuid();
     // The API's deadline passes while Redis is stopped: it cannot confirm the push.
@@ -139,7 +94,7 @@ fn a_payment_not_confirmed_by_a_stopped_redis_gets_503_and_is_never_paid() {
     assert_eq!(stack.api.pay(&paid, "19.90"), 202);
     stack.start_worker(&[]);
     stack.wait_recorded(1);
-    stack.assert_exactly_once(&[paid], &[withdrawn]);
+    assert_exactly_once(&stack, &[paid], &[withdrawn]);
     assert_eq!(stack.redis.cli(&["LLEN", "rinha:queue"]), "0");
 }
 
@@ -251,7 +206,7 @@ fn an_enqueue_whose_reply_was_lost_is_sent_again_and_paid_once() {
 /// Pays `count` payments while the default processor injects `fault`, then clears it and checks
 /// that each payment was paid exactly once and that the books agree.
 fn payments_survive_a_processor_fault(fault: &str, count: usize) -> Stack {
-    let mut stack = Stack::start(Redis::start());
+    let mut stack = Stack::without_worker(Redis::start(), "faults");
     // A short hold, so a default that refuses (busy) hands payments to the fallback soon.
     stack.start_worker(&[("HOLD_MAX_MS", "200")]);
     stack.default.set_fault(fault);
@@ -264,7 +219,7 @@ fn payments_survive_a_processor_fault(fault: &str, count: usize) -> Stack {
         .collect();
     stack.wait_recorded(count as u64);
     stack.default.set_fault("none");
-    stack.assert_exactly_once(&accepted, &[]);
+    assert_exactly_once(&stack, &accepted, &[]);
     stack
 }
 

@@ -9,6 +9,7 @@
 
 pub mod http;
 pub mod sim;
+pub mod stack;
 
 use std::{
     net::TcpListener,
@@ -22,6 +23,8 @@ use std::{
 #[allow(unused_imports)]
 pub use self::http::{raw_exchange, request, Address, Response};
 use self::sim::SimClient;
+#[allow(unused_imports)]
+pub use self::stack::Stack;
 
 /// How long any wait in these tests may poll before the test fails.
 pub const WAIT_BOUND: Duration = Duration::from_secs(60);
