@@ -102,17 +102,6 @@ pub struct PaymentRequest {
     pub amount_cents: u64,
 }
 
-/// A payment as a processor receives it: the request plus the `requestedAt` the backend chose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProcessorPayment {
-    /// Unique per payment.
-    pub correlation_id: CorrelationId,
-    /// The amount in cents.
-    pub amount_cents: u64,
-    /// The `requestedAt` sent, in microseconds since the epoch (the processor keeps microseconds).
-    pub requested_at_us: i64,
-}
-
 /// A reusable JSON parser for the payloads this crate reads: simd-json's working buffers and its
 /// tape are kept between calls, so parsing a payment allocates nothing once they have grown to the
 /// size of the largest body seen.
@@ -165,31 +154,6 @@ impl JsonParser {
             Ok(PaymentRequest { correlation_id, amount_cents })
         })
     }
-
-    /// Parses the body a processor receives: `{"correlationId","amount","requestedAt"}` (other
-    /// fields are ignored, as a lenient server would).
-    ///
-    /// # Errors
-    /// The first [`PaymentError`] found.
-    pub fn parse_processor_payment(
-        &mut self,
-        body: &mut [u8],
-    ) -> Result<ProcessorPayment, PaymentError> {
-        self.with_value(body, |value| {
-            let object = value.as_object().ok_or(PaymentError::JsonInvalid)?;
-            let field = |name: &str| object.get(name).ok_or(PaymentError::JsonInvalid);
-            let correlation_id = field("correlationId")?;
-            let correlation_id =
-                correlation_id.as_str().ok_or(PaymentError::CorrelationIdInvalid)?;
-            let correlation_id = CorrelationId::parse(correlation_id.as_bytes())?;
-            let amount_cents = amount_to_cents(json_number(field("amount")?)?)?;
-            let requested_at = field("requestedAt")?;
-            let requested_at = requested_at.as_str().ok_or(PaymentError::RequestedAtInvalid)?;
-            let requested_at_us = parse_timestamp_us(requested_at.as_bytes())
-                .ok_or(PaymentError::RequestedAtInvalid)?;
-            Ok(ProcessorPayment { correlation_id, amount_cents, requested_at_us })
-        })
-    }
 }
 
 /// A JSON number (integer or decimal) as `f64`; anything else is an invalid amount.
@@ -209,21 +173,6 @@ pub fn parse_payment_request(
     let mut parser =
         JsonParser { buffers: std::mem::replace(buffers, Buffers::new(0)), tape: None };
     let result = parser.parse_payment_request(body);
-    *buffers = parser.buffers;
-    result
-}
-
-/// Parses the body a processor receives with a one-off parser.
-///
-/// # Errors
-/// The first [`PaymentError`] found.
-pub fn parse_processor_payment(
-    body: &mut [u8],
-    buffers: &mut Buffers,
-) -> Result<ProcessorPayment, PaymentError> {
-    let mut parser =
-        JsonParser { buffers: std::mem::replace(buffers, Buffers::new(0)), tape: None };
-    let result = parser.parse_processor_payment(body);
     *buffers = parser.buffers;
     result
 }
