@@ -302,11 +302,6 @@ pub fn unix_ms(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0)
 }
 
-/// Microseconds since the epoch for `time`.
-pub fn unix_us(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_micros() as i64).unwrap_or(0)
-}
-
 /// The two payment processors. The default is always the cheaper one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Processor {
@@ -342,14 +337,6 @@ impl Processor {
         match self {
             Self::Default => 0,
             Self::Fallback => 1,
-        }
-    }
-
-    /// The other processor.
-    pub fn other(self) -> Self {
-        match self {
-            Self::Default => Self::Fallback,
-            Self::Fallback => Self::Default,
         }
     }
 

@@ -10,12 +10,12 @@
 
 pub mod sim;
 
-use std::{collections::HashMap, env, str::FromStr};
+use std::{env, str::FromStr};
 
 use crate::net::Endpoint;
 
 /// Where the configuration's variables come from: the process environment in the binaries
-/// ([`Variables::from_env`]), a table in tests ([`Variables::from_pairs`]), so that a test of a bad
+/// ([`Variables::from_env`]), a table in tests (`Variables::from_pairs`), so that a test of a bad
 /// value never changes the environment other tests read. Every configuration type is parsed
 /// through one of these.
 pub struct Variables {
@@ -32,8 +32,9 @@ impl Variables {
     }
 
     /// A fixed table of `(name, value)`; every other variable is unset.
+    #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        let table: HashMap<String, String> =
+        let table: std::collections::HashMap<String, String> =
             pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
         Self { lookup: Box::new(move |name| table.get(name).cloned()) }
     }
@@ -217,6 +218,7 @@ pub struct WorkerConfig {
     /// `WORKER_CPUS`: CPUs to pin threads to, empty for none.
     pub cpus: Vec<usize>,
     /// Fees in basis points, default then fallback (`DEFAULT_FEE`, `FALLBACK_FEE`).
+    #[cfg(test)]
     pub fees_basis_points: [u32; 2],
     /// Everything the worker threads need.
     pub settings: crate::worker::WorkerSettings,
@@ -263,6 +265,7 @@ impl WorkerConfig {
         let config = Self {
             threads: variables.parsed("WORKER_THREADS", 1usize)?,
             cpus: variables.cpus("WORKER_CPUS")?,
+            #[cfg(test)]
             fees_basis_points,
             settings,
         };

@@ -30,8 +30,10 @@ pub const SEEN: &[u8] = b"rinha:seen";
 /// The seconds that have a ledger hash.
 pub const SECONDS: &[u8] = b"rinha:seconds";
 /// Queue entries TAKE could not read (never expected; kept for a human).
+#[cfg(test)]
 pub const MALFORMED: &[u8] = malformed_key!().as_bytes();
 /// The prefix of a ledger hash: `rinha:ledger:<second of requestedAt>`.
+#[cfg(test)]
 pub const LEDGER_PREFIX: &[u8] = ledger_prefix!().as_bytes();
 
 /// The keys of one worker thread's payments in flight: its processing hash

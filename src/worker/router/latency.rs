@@ -54,11 +54,13 @@ pub struct LatencyEstimator {
 
 impl LatencyEstimator {
     /// The smoothed response time, if any evidence has come in (ms).
+    #[cfg(test)]
     pub fn average_ms(&self) -> Option<f64> {
         self.average_ms
     }
 
     /// Since when the slow latch is set, if it is.
+    #[cfg(test)]
     pub fn slow_since_ms(&self) -> Option<i64> {
         self.slow_since_ms
     }

@@ -31,10 +31,12 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
 pub use hold::{hold_max_ms_for_fees, END_GRACE_MS, HOLD_HORIZON_MS};
-pub use latency::{SUSPICION_FACTOR, SUSPICION_SLACK_MS};
 pub use outcome::{Attempt, Health, HealthReport, PayOutcome};
-pub use state::{Condition, Event, Phase, ProbeKind, ProcessorState, Speed};
+#[cfg(test)]
+pub use state::{Condition, ProbeKind};
+pub use state::{Event, Phase, ProcessorState, Speed};
 
 use crate::payment::Processor;
 
@@ -72,7 +74,7 @@ pub const PROBE_INTERVAL_COSTLY_MS: i64 = 100;
 
 impl RouterSettings {
     /// The defaults for the given fees (basis points). The hold is
-    /// [`hold::hold_max_ms_default`]: fee-priced, capped at [`END_GRACE_MS`].
+    /// [`hold::hold_max_ms_default`]: fee-priced, capped at [`hold::END_GRACE_MS`].
     pub fn for_fees(fee_default_basis_points: u32, fee_fallback_basis_points: u32) -> Self {
         Self {
             latency_max_ms: AUDIT_MARGIN_MS - AUDIT_SLACK_MS,
@@ -89,6 +91,7 @@ impl RouterSettings {
 }
 
 /// Whether a processor may be sent attempts, leaving its speed aside: [`Phase`] in three words.
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Availability {
     /// No sign of trouble ([`Phase::Usable`]).
@@ -142,12 +145,8 @@ impl Router {
         }
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> &RouterSettings {
-        &self.settings
-    }
-
     /// What the router knows of `processor`.
+    #[cfg(test)]
     pub fn state(&self, processor: Processor) -> &ProcessorState {
         &self.states[processor.index()]
     }
@@ -178,6 +177,7 @@ impl Router {
     }
 
     /// Whether `processor` may be sent attempts now, leaving its speed aside.
+    #[cfg(test)]
     pub fn availability(&self, processor: Processor, now_ms: i64) -> Availability {
         match self.phase(processor, now_ms) {
             Phase::Usable => Availability::Usable,
@@ -188,6 +188,7 @@ impl Router {
 
     /// The response time to expect from `processor` now (ms): the smoothed observations (or the
     /// reported delay), or the latch's infinity after a slow answer.
+    #[cfg(test)]
     pub fn expected_latency_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         self.states[processor.index()].latency().expected_ms(now_ms, self.settings.health_ttl_ms)
     }

@@ -178,16 +178,19 @@ impl Default for ProcessorState {
 
 impl ProcessorState {
     /// The state machine's state.
+    #[cfg(test)]
     pub fn condition(&self) -> Condition {
         self.condition
     }
 
     /// Failures since the last success.
+    #[cfg(test)]
     pub fn failure_streak(&self) -> u32 {
         self.failure_streak
     }
 
     /// The newest health report.
+    #[cfg(test)]
     pub fn health(&self) -> Option<HealthReport> {
         self.health
     }
@@ -198,6 +201,7 @@ impl ProcessorState {
     }
 
     /// Attempts in flight.
+    #[cfg(test)]
     pub fn inflight_count(&self) -> usize {
         self.inflight.len()
     }
