@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// A geometric sequence of pauses: `first_ms`, `first_ms * factor`, ... up to `cap_ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     /// The first pause, and the pause after a reset (ms).
     first_ms: u64,
     /// How much each pause grows over the one before (1: a fixed pause).
@@ -28,7 +28,7 @@ impl Backoff {
     ///
     /// # Panics
     /// If `first_ms` is zero or above `cap_ms`, or `factor` is zero (programmer errors).
-    pub const fn new(first_ms: u64, factor: u64, cap_ms: u64) -> Self {
+    pub(crate) const fn new(first_ms: u64, factor: u64, cap_ms: u64) -> Self {
         assert!(first_ms > 0, "a zero first pause never grows");
         assert!(first_ms <= cap_ms, "the first pause is above the cap");
         assert!(factor > 0, "a zero factor gives zero pauses");
@@ -36,7 +36,7 @@ impl Backoff {
     }
 
     /// The pause before the next retry; the one after it is `factor` times longer, up to the cap.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let delay_ms = self.next_ms;
         self.next_ms = self.next_ms.saturating_mul(self.factor).min(self.cap_ms);
         assert!(delay_ms >= self.first_ms && delay_ms <= self.cap_ms);
@@ -44,12 +44,12 @@ impl Backoff {
     }
 
     /// Whether the next pause is already the cap: the loop has been failing for a while.
-    pub fn is_at_cap(&self) -> bool {
+    pub(crate) fn is_at_cap(&self) -> bool {
         self.next_ms == self.cap_ms
     }
 
     /// Starts again from the first pause, after a success.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next_ms = self.first_ms;
     }
 }

@@ -19,7 +19,7 @@
 //! - [`processor_sim`]: the project's stand-in for the official payment processor. Serves a bound
 //!   listener; the binary (or a test) builds the runtime.
 //! - `logger`: the `log` facade's stderr back end, installed by the binaries.
-//! - [`number`] and [`backoff`]: pure leaves (std only) that any module may use: the one parser
+//! - [`number`] and `backoff`: pure leaves (std only) that any module may use: the one parser
 //!   of digits and decimals, and the one retry pause.
 //! - [`config`] and [`runtime`]: used by the binaries only; library code takes values as parameters
 //!   and never reads the environment.
@@ -45,7 +45,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod api;
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod config;
 pub mod http;
 pub(crate) mod logger;

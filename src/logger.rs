@@ -30,7 +30,7 @@ static STDERR: Stderr = Stderr;
 
 /// Installs the stderr logger (once per process; later calls only change the level) and prints
 /// events up to `level`.
-pub fn init(level: LevelFilter) {
+pub(crate) fn init(level: LevelFilter) {
     // A second call finds the logger already set; the level still applies.
     let _ = log::set_logger(&STDERR);
     log::set_max_level(level);

@@ -67,7 +67,7 @@ impl std::fmt::Debug for CorrelationId {
     }
 }
 
-/// Why a payment payload was refused. Each variant becomes a `400` with [`PaymentError::reason`].
+/// Why a payment payload was refused. Each variant becomes a `400` with `PaymentError::reason`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentError {
     /// The body is not a JSON object with exactly the expected fields (a field of the wrong type
@@ -83,7 +83,7 @@ pub enum PaymentError {
 
 impl PaymentError {
     /// A short reason for the response body.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             Self::JsonInvalid => "body must be a JSON object with correlationId and amount",
             Self::CorrelationIdInvalid => "correlationId must be a UUID",
@@ -298,13 +298,8 @@ fn format_rfc3339_millis(time: SystemTime, text: &mut [u8; 24]) {
 }
 
 /// Milliseconds since the epoch for `time`.
-pub fn unix_ms(time: SystemTime) -> i64 {
+pub(crate) fn unix_ms(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0)
-}
-
-/// Microseconds since the epoch for `time`.
-pub fn unix_us(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_micros() as i64).unwrap_or(0)
 }
 
 /// The two payment processors. The default is always the cheaper one.
@@ -329,7 +324,7 @@ impl Processor {
     }
 
     /// The processor for a ledger code.
-    pub fn from_code(code: u8) -> Option<Self> {
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
         match code {
             b'd' => Some(Self::Default),
             b'f' => Some(Self::Fallback),
@@ -345,16 +340,8 @@ impl Processor {
         }
     }
 
-    /// The other processor.
-    pub fn other(self) -> Self {
-        match self {
-            Self::Default => Self::Fallback,
-            Self::Fallback => Self::Default,
-        }
-    }
-
     /// The name used in logs and in the summary.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Default => "default",
             Self::Fallback => "fallback",

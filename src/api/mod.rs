@@ -9,19 +9,19 @@
 //! # Errors
 //! Bad input gets a `400` with a short reason and keeps the connection; unknown routes `404`, known
 //! routes with the wrong method `405`; a body over the parser's bound `413`. If Redis does not
-//! take the payment within [`ENQUEUE_DEADLINE_MS`] the answer is `503` and the payment is never
+//! take the payment within `ENQUEUE_DEADLINE_MS` the answer is `503` and the payment is never
 //! paid.
 //!
 //! # A lost reply
 //! A push whose reply was lost (the connection broke, Redis restarted) may have run. It is sent
 //! again once the connection is back: TAKE drops a second copy of an id, so a payment queued
-//! twice is paid once. Each push carries a cutoff ([`ENQUEUE_CUTOFF_MS`] after acceptance) past
+//! twice is paid once. Each push carries a cutoff (`ENQUEUE_CUTOFF_MS` after acceptance) past
 //! which Redis drops it, so a push stuck in a stalled Redis cannot land after its client got its
 //! answer. If no attempt is confirmed before the deadline, the API answers `503` and also
-//! withdraws the payment ([`Store::cancel`]), for a copy that did land before its reply was lost:
+//! withdraws the payment (`Store::cancel`), for a copy that did land before its reply was lost:
 //! the client was told it failed.
 
-pub mod route;
+pub(crate) mod route;
 pub mod summary;
 
 use std::{
@@ -45,25 +45,25 @@ use crate::{
 use route::{route, Route};
 
 /// Listen backlog: the burst of connections k6 and nginx open at start-up must not be refused.
-pub const LISTEN_BACKLOG: i32 = 4096;
+pub(crate) const LISTEN_BACKLOG: i32 = 4096;
 
 /// How long `POST /payments` waits for Redis to confirm the payment, retries included, before it
 /// answers `503` (ms). Under the load test's 1500 ms client timeout, with room for nginx and the
 /// answer's trip: an answer after the client gave up would be a payment the client counts as
 /// failed.
-pub const ENQUEUE_DEADLINE_MS: u64 = 1000;
+pub(crate) const ENQUEUE_DEADLINE_MS: u64 = 1000;
 
 /// The latest Redis may run a payment's push, counted from its acceptance (ms). Earlier than
 /// [`ENQUEUE_DEADLINE_MS`] by the time a reply may take to come back: a push Redis runs after it
 /// is dropped by Redis itself (`Store::enqueue_by`), so one that waited in a stalled Redis past
 /// the client's answer never lands.
-pub const ENQUEUE_CUTOFF_MS: i64 = 800;
+pub(crate) const ENQUEUE_CUTOFF_MS: i64 = 800;
 
 const _: () = assert!(ENQUEUE_CUTOFF_MS > 0 && (ENQUEUE_CUTOFF_MS as u64) < ENQUEUE_DEADLINE_MS);
 
 /// How long a summary waits for Redis before answering `503` (ms): an answer after the client's
 /// timeout helps nobody, and a stalled Redis must not pile up requests.
-pub const SUMMARY_DEADLINE_MS: u64 = 1000;
+pub(crate) const SUMMARY_DEADLINE_MS: u64 = 1000;
 
 /// How long the withdrawal of an unconfirmed payment keeps trying to reach Redis (ms). Past
 /// this, the payment may be paid although its client was told `503`; that is logged.
@@ -80,7 +80,7 @@ enum Enqueued {
 }
 
 /// The API's per-thread state.
-pub struct Api {
+pub(crate) struct Api {
     store: Store,
     /// simd-json's working memory and tape, reused across requests so parsing does not allocate.
     json: RefCell<JsonParser>,
@@ -90,7 +90,7 @@ pub struct Api {
 
 impl Api {
     /// Builds the API state over this thread's store.
-    pub fn new(store: Store) -> Self {
+    pub(crate) fn new(store: Store) -> Self {
         Self {
             store,
             json: RefCell::new(JsonParser::new(crate::http::request::BODY_BYTES_MAX)),

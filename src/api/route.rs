@@ -4,7 +4,7 @@ use crate::http::request::Method;
 
 /// What a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     /// `POST /payments`
     CreatePayment,
     /// `GET /payments-summary`
@@ -18,7 +18,7 @@ pub enum Route {
 }
 
 /// Maps a request line to a [`Route`].
-pub fn route(method: Method, path: &[u8]) -> Route {
+pub(crate) fn route(method: Method, path: &[u8]) -> Route {
     let (expected, matched) = match path {
         b"/payments" => (Method::Post, Route::CreatePayment),
         b"/payments-summary" => (Method::Get, Route::Summary),

@@ -28,7 +28,7 @@ pub enum WindowError {
 
 impl WindowError {
     /// A short reason for the `400` body.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             Self::From => "from must be an ISO 8601 UTC timestamp like 2025-07-10T12:34:56.000Z",
             Self::To => "to must be an ISO 8601 UTC timestamp like 2025-07-10T12:34:56.000Z",

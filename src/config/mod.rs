@@ -4,21 +4,21 @@
 //! Every variable has a documented default (README's configuration table); a value that does not
 //! parse stops the program at start-up with a message naming the variable.
 //!
-//! Every configuration type reads its variables through [`Variables`], an injectable lookup: the
+//! Every configuration type reads its variables through `Variables`, an injectable lookup: the
 //! binaries pass the process environment (`from_env`), tests a table, so no test sets a variable
 //! that another test, running at the same time, would read.
 
 pub mod sim;
 
-use std::{collections::HashMap, env, str::FromStr};
+use std::{env, str::FromStr};
 
 use crate::net::Endpoint;
 
 /// Where the configuration's variables come from: the process environment in the binaries
-/// ([`Variables::from_env`]), a table in tests ([`Variables::from_pairs`]), so that a test of a bad
+/// ([`Variables::from_env`]), a table in tests (`Variables::from_pairs`), so that a test of a bad
 /// value never changes the environment other tests read. Every configuration type is parsed
 /// through one of these.
-pub struct Variables {
+pub(crate) struct Variables {
     lookup: Box<Lookup>,
 }
 
@@ -27,20 +27,21 @@ type Lookup = dyn Fn(&str) -> Option<String>;
 
 impl Variables {
     /// The process environment.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Self { lookup: Box::new(|name| env::var(name).ok()) }
     }
 
     /// A fixed table of `(name, value)`; every other variable is unset.
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        let table: HashMap<String, String> =
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let table: std::collections::HashMap<String, String> =
             pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
         Self { lookup: Box::new(move |name| table.get(name).cloned()) }
     }
 
     /// The value of `name` exactly as set, `None` only when it is unset (the simulator's rule: a
     /// set but blank value is a value, and refused if invalid).
-    pub fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         (self.lookup)(name)
     }
 
@@ -51,7 +52,7 @@ impl Variables {
     }
 
     /// The value of `name`, or `default` when unset or blank.
-    pub fn text(&self, name: &str, default: &str) -> String {
+    pub(crate) fn text(&self, name: &str, default: &str) -> String {
         self.value(name).unwrap_or_else(|| default.to_string())
     }
 
@@ -59,7 +60,7 @@ impl Variables {
     ///
     /// # Errors
     /// A message naming the variable and the bad value.
-    pub fn parsed<T: FromStr>(&self, name: &str, default: T) -> Result<T, String> {
+    pub(crate) fn parsed<T: FromStr>(&self, name: &str, default: T) -> Result<T, String> {
         match self.value(name) {
             Some(value) => value.parse().map_err(|_| format!("{name}={value:?} is not valid")),
             None => Ok(default),
@@ -70,7 +71,7 @@ impl Variables {
     ///
     /// # Errors
     /// A message naming the variable.
-    pub fn endpoint(&self, name: &str, default: &str) -> Result<Endpoint, String> {
+    pub(crate) fn endpoint(&self, name: &str, default: &str) -> Result<Endpoint, String> {
         let value = self.text(name, default);
         let value = value.strip_prefix("redis://").unwrap_or(&value).trim_end_matches('/');
         let value = value
@@ -84,7 +85,7 @@ impl Variables {
     ///
     /// # Errors
     /// A message naming the variable.
-    pub fn cpus(&self, name: &str) -> Result<Vec<usize>, String> {
+    pub(crate) fn cpus(&self, name: &str) -> Result<Vec<usize>, String> {
         let value = self.text(name, "");
         value
             .split(',')
@@ -99,7 +100,7 @@ impl Variables {
     /// # Errors
     /// A message naming the variable, for anything but a fraction in `[0, 1)` with at most 4
     /// places.
-    pub fn fee_basis_points(&self, name: &str, default: &str) -> Result<u32, String> {
+    pub(crate) fn fee_basis_points(&self, name: &str, default: &str) -> Result<u32, String> {
         let value = self.text(name, default);
         let bad =
             || format!("{name}={value:?} must be a fraction like 0.05 (at most 4 decimal places)");
@@ -113,7 +114,7 @@ impl Variables {
     ///
     /// # Errors
     /// A message for an unknown level.
-    pub fn log_level(&self) -> Result<log::LevelFilter, String> {
+    pub(crate) fn log_level(&self) -> Result<log::LevelFilter, String> {
         match self.text("LOG_LEVEL", "info").to_ascii_lowercase().as_str() {
             "error" => Ok(log::LevelFilter::Error),
             "warn" => Ok(log::LevelFilter::Warn),
@@ -124,7 +125,7 @@ impl Variables {
     }
 }
 
-/// Sets the log level from the environment's `LOG_LEVEL` (see [`Variables::log_level`]).
+/// Sets the log level from the environment's `LOG_LEVEL` (see `Variables::log_level`).
 ///
 /// # Errors
 /// A message for an unknown level.
@@ -159,7 +160,7 @@ impl ApiConfig {
     ///
     /// # Errors
     /// A message naming the first bad variable.
-    pub fn from_variables(variables: &Variables) -> Result<Self, String> {
+    pub(crate) fn from_variables(variables: &Variables) -> Result<Self, String> {
         let config = Self {
             listen: variables.endpoint("API_LISTEN", "0.0.0.0:9998")?,
             threads: variables.parsed("API_THREADS", 1usize)?,
@@ -181,7 +182,7 @@ impl ApiConfig {
 ///
 /// # Errors
 /// A message naming the variable and the file.
-pub fn processor_tls(variables: &Variables) -> Result<crate::http::tls::TlsConfig, String> {
+pub(crate) fn processor_tls(variables: &Variables) -> Result<crate::http::tls::TlsConfig, String> {
     let ca_file = variables.text("PROCESSOR_CA_FILE", "");
     let ca_file = (!ca_file.is_empty()).then(|| std::path::PathBuf::from(ca_file));
     crate::http::tls::TlsConfig::new(ca_file.as_deref())
@@ -192,7 +193,7 @@ pub fn processor_tls(variables: &Variables) -> Result<crate::http::tls::TlsConfi
 ///
 /// # Errors
 /// A message naming the first bad variable.
-pub fn router_settings(
+pub(crate) fn router_settings(
     variables: &Variables,
     fees_basis_points: [u32; 2],
 ) -> Result<crate::worker::router::RouterSettings, String> {
@@ -217,7 +218,8 @@ pub struct WorkerConfig {
     /// `WORKER_CPUS`: CPUs to pin threads to, empty for none.
     pub cpus: Vec<usize>,
     /// Fees in basis points, default then fallback (`DEFAULT_FEE`, `FALLBACK_FEE`).
-    pub fees_basis_points: [u32; 2],
+    #[cfg(test)]
+    pub(crate) fees_basis_points: [u32; 2],
     /// Everything the worker threads need.
     pub settings: crate::worker::WorkerSettings,
 }
@@ -235,7 +237,7 @@ impl WorkerConfig {
     ///
     /// # Errors
     /// A message naming the first bad variable.
-    pub fn from_variables(variables: &Variables) -> Result<Self, String> {
+    pub(crate) fn from_variables(variables: &Variables) -> Result<Self, String> {
         use crate::http::client::Origin;
         let processor = |name: &str, default: &str| {
             Origin::parse(&variables.text(name, default))
@@ -263,6 +265,7 @@ impl WorkerConfig {
         let config = Self {
             threads: variables.parsed("WORKER_THREADS", 1usize)?,
             cpus: variables.cpus("WORKER_CPUS")?,
+            #[cfg(test)]
             fees_basis_points,
             settings,
         };

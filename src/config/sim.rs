@@ -49,7 +49,7 @@ impl SimConfig {
     ///
     /// # Errors
     /// A message naming the first variable that is invalid.
-    pub fn from_variables(variables: &Variables) -> Result<Self, String> {
+    pub(crate) fn from_variables(variables: &Variables) -> Result<Self, String> {
         let defaults = SimSettings::default();
         let text =
             |name: &str, default: &str| variables.get(name).unwrap_or_else(|| default.to_string());

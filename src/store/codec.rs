@@ -32,11 +32,11 @@ use crate::{
 };
 
 /// Separates the fields of a value.
-pub const FIELD_SEPARATOR: u8 = b':';
+pub(crate) const FIELD_SEPARATOR: u8 = b':';
 /// Separates the entries of a list packed into one string (RECORD's batch, the take record).
-pub const LIST_SEPARATOR: u8 = b',';
+pub(crate) const LIST_SEPARATOR: u8 = b',';
 /// Separates a take record's ticket from the entries it took.
-pub const TICKET_SEPARATOR: u8 = b'|';
+pub(crate) const TICKET_SEPARATOR: u8 = b'|';
 
 /// Most decimal digits of a `u64` or a non-negative `i64`.
 const NUMBER_DIGITS_MAX: usize = 20;

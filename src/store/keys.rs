@@ -24,15 +24,17 @@ macro_rules! malformed_key {
 pub(crate) use malformed_key;
 
 /// The list of accepted payments waiting to be taken: pushed left, taken right.
-pub const QUEUE: &[u8] = b"rinha:queue";
+pub(crate) const QUEUE: &[u8] = b"rinha:queue";
 /// Every correlation id ever taken (`1`) or withdrawn by the API (`c`).
-pub const SEEN: &[u8] = b"rinha:seen";
+pub(crate) const SEEN: &[u8] = b"rinha:seen";
 /// The seconds that have a ledger hash.
-pub const SECONDS: &[u8] = b"rinha:seconds";
+pub(crate) const SECONDS: &[u8] = b"rinha:seconds";
 /// Queue entries TAKE could not read (never expected; kept for a human).
-pub const MALFORMED: &[u8] = malformed_key!().as_bytes();
+#[cfg(test)]
+pub(crate) const MALFORMED: &[u8] = malformed_key!().as_bytes();
 /// The prefix of a ledger hash: `rinha:ledger:<second of requestedAt>`.
-pub const LEDGER_PREFIX: &[u8] = ledger_prefix!().as_bytes();
+#[cfg(test)]
+pub(crate) const LEDGER_PREFIX: &[u8] = ledger_prefix!().as_bytes();
 
 /// The keys of one worker thread's payments in flight: its processing hash
 /// `rinha:processing:<worker>:<thread>` and the take key `<processing hash>:take` beside it, where
@@ -74,7 +76,7 @@ impl ProcessingKeys {
 }
 
 /// The published health report of `processor`: `rinha:health:<d|f>`.
-pub fn health(processor: Processor) -> [u8; 14] {
+pub(crate) fn health(processor: Processor) -> [u8; 14] {
     let mut key = *b"rinha:health:?";
     key[13] = processor.code();
     key
@@ -82,7 +84,7 @@ pub fn health(processor: Processor) -> [u8; 14] {
 
 /// The lock held by the cluster's single health poller of `processor`:
 /// `rinha:health-lock:<d|f>`.
-pub fn health_lock(processor: Processor) -> [u8; 19] {
+pub(crate) fn health_lock(processor: Processor) -> [u8; 19] {
     let mut key = *b"rinha:health-lock:?";
     key[18] = processor.code();
     key

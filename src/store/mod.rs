@@ -5,14 +5,14 @@
 //! requeue, recover, health), so both sides agree on one data layout. `DESIGN.md` §2 lists the
 //! keys and §3 explains why each step is atomic.
 //!
-//! - [`keys`]: every key, built here and nowhere else.
+//! - `keys`: every key, built here and nowhere else.
 //! - [`codec`]: every value, one field order, each encoded and decoded in one place; the Lua side
 //!   of each layout sits beside its Rust side.
-//! - [`scripts`]: the Lua scripts, addressed by [`Script`].
+//! - `scripts`: the Lua scripts, addressed by `Script`.
 
 pub mod codec;
-pub mod keys;
-pub mod scripts;
+pub(crate) mod keys;
+pub(crate) mod scripts;
 
 use std::{cell::Cell, rc::Rc, time::Duration};
 
@@ -26,7 +26,8 @@ use codec::{
     encode_health_report, encode_processing_entry, encode_queue_entry,
 };
 pub use keys::ProcessingKeys;
-pub use scripts::{Script, SCRIPTS};
+pub(crate) use scripts::Script;
+pub use scripts::SCRIPTS;
 
 /// Why a store operation failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,7 +108,7 @@ impl Store {
     /// After a failed call: if it failed on the connection (Redis restarting), waits up to
     /// `bound` for Redis to answer again and returns `true` once it does, so the caller retries at
     /// once; for any other error, or if Redis stays away, returns `false` (the caller backs off).
-    pub async fn reconnected_after(&self, error: &StoreError, bound: Duration) -> bool {
+    pub(crate) async fn reconnected_after(&self, error: &StoreError, bound: Duration) -> bool {
         matches!(error, StoreError::Redis(_)) && self.client.wait_connected(bound).await.is_ok()
     }
 
@@ -126,7 +127,7 @@ impl Store {
     }
 
     /// Appends an accepted payment to the queue if Redis runs the push by `cutoff_ms` (see
-    /// [`Script::Enqueue`]).
+    /// `Script::Enqueue`).
     ///
     /// # Returns
     /// `true` once Redis has it; `false` if Redis ran the push after the cutoff and dropped it.
@@ -156,7 +157,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`]; withdrawing is idempotent, so the caller retries until it gets an answer.
-    pub async fn cancel(&self, correlation_id: &CorrelationId) -> Result<bool, StoreError> {
+    pub(crate) async fn cancel(&self, correlation_id: &CorrelationId) -> Result<bool, StoreError> {
         match self.run(Script::Cancel, &[keys::SEEN], &[correlation_id.as_bytes()]).await? {
             Reply::Integer(withdrawn) => Ok(withdrawn == 1),
             other => Err(unexpected(&other)),
@@ -164,7 +165,7 @@ impl Store {
     }
 
     /// Takes up to `count` payments for a first attempt on `processor` at `requested_at_ms`,
-    /// moving them to the processing hash of `processing` (see [`Script::Take`]).
+    /// moving them to the processing hash of `processing` (see `Script::Take`).
     ///
     /// If the connection fails before the reply arrives, the call may have run: this waits for
     /// Redis to answer again and reads the thread's take record, so `out` gets exactly what the
@@ -296,7 +297,7 @@ impl Store {
     }
 
     /// Records a batch of record entries ([`codec::push_record_entry`]) in one script call (see
-    /// [`Script::Record`]).
+    /// `Script::Record`).
     ///
     /// # Returns
     /// How many of the batch were added (the others were recorded before).
@@ -317,7 +318,7 @@ impl Store {
 
     /// Moves a payment that no processor has (every attempt was definitely refused, or an
     /// ambiguous one has settled as absent) from the processing hash back to the old end of the
-    /// queue (see [`Script::Requeue`]).
+    /// queue (see `Script::Requeue`).
     ///
     /// # Errors
     /// [`StoreError`]; the move is atomic and conditional on the processing entry, so repeating

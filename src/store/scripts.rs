@@ -16,7 +16,7 @@ use super::{
 
 /// A script of the ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Script {
+pub(crate) enum Script {
     /// `(queue; entry, cutoff)`: pushes a queue entry unless Redis runs this past the cutoff.
     Enqueue,
     /// `(seen; id)`: withdraws a payment the API could not confirm.
@@ -37,7 +37,7 @@ pub enum Script {
 
 impl Script {
     /// Every script, in the order of [`SCRIPTS`].
-    pub const ALL: [Script; 7] = [
+    pub(crate) const ALL: [Script; 7] = [
         Script::Enqueue,
         Script::Cancel,
         Script::Take,
@@ -48,12 +48,12 @@ impl Script {
     ];
 
     /// Its place in [`SCRIPTS`], for `redis::Client::eval`.
-    pub const fn index(self) -> usize {
+    pub(crate) const fn index(self) -> usize {
         self as usize
     }
 
     /// Its Lua source.
-    pub const fn source(self) -> &'static str {
+    pub(crate) const fn source(self) -> &'static str {
         match self {
             Script::Enqueue => ENQUEUE,
             Script::Cancel => CANCEL,
@@ -78,7 +78,7 @@ const SOURCES: [&str; Script::ALL.len()] = {
     sources
 };
 
-/// The scripts every connection loads, indexed by [`Script::index`].
+/// The scripts every connection loads, indexed by `Script::index`.
 pub const SCRIPTS: &[&str] = &SOURCES;
 
 /// Pushes a queue entry (`ARGV[1]`) only if Redis runs this before the cutoff `ARGV[2]` (Unix ms,

@@ -27,21 +27,21 @@ use crate::{
 };
 
 /// How often each thread reads the published health (ms). Cheap: one `GET` per processor.
-pub const HEALTH_READ_INTERVAL_MS: u64 = 250;
+pub(crate) const HEALTH_READ_INTERVAL_MS: u64 = 250;
 
 /// The processors' limit: one health call per this many milliseconds, cluster-wide.
-pub const HEALTH_POLL_INTERVAL_MS: i64 = 5000;
+pub(crate) const HEALTH_POLL_INTERVAL_MS: i64 = 5000;
 
 /// How long to wait for a health answer: a call queued behind two others is answered within two
 /// windows (10 s).
-pub const HEALTH_TIMEOUT: Duration = Duration::from_millis(11_000);
+pub(crate) const HEALTH_TIMEOUT: Duration = Duration::from_millis(11_000);
 
 /// How long the poller's lock lasts while its call is out: a little longer than the call may take.
 const HEALTH_LOCK_POLLING_MS: u64 = 12_000;
 
 /// Runs forever on this thread: reads published health into `router`, and polls a processor
 /// whenever the published report is older than the poll interval and this thread wins the lock.
-pub async fn run(
+pub(crate) async fn run(
     store: Store,
     processors: Rc<[ProcessorClient; 2]>,
     router: Rc<RefCell<Router>>,

@@ -16,10 +16,10 @@
 //! have it, and it is recorded only once a processor said it has it, under the `requestedAt` that
 //! processor stored.
 
-pub mod health;
-pub mod processor;
-pub mod recorder;
-pub mod router;
+pub(crate) mod health;
+pub(crate) mod processor;
+pub(crate) mod recorder;
+pub(crate) mod router;
 
 use std::{
     cell::{Cell, RefCell},
@@ -43,28 +43,28 @@ use router::{Attempt, Event, PayOutcome, Plan, Router, RouterSettings};
 #[derive(Clone, Debug)]
 pub struct WorkerSettings {
     /// The Redis server.
-    pub redis: Endpoint,
+    pub(crate) redis: Endpoint,
     /// Names this worker's processing hashes; must be stable across restarts of the same worker
     /// so that recovery finds what the previous run left.
-    pub worker_id: String,
+    pub(crate) worker_id: String,
     /// The processors, default first.
-    pub processors: [Origin; 2],
+    pub(crate) processors: [Origin; 2],
     /// TLS for `https://` processors: built once at start-up and shared, so every thread uses
     /// the same roots and session cache.
-    pub processor_tls: TlsConfig,
+    pub(crate) processor_tls: TlsConfig,
     /// Payments in flight (taken and not settled) per thread at most.
-    pub inflight_max: usize,
+    pub(crate) inflight_max: usize,
     /// Payments taken from the queue in one step at most.
-    pub take_batch_max: usize,
+    pub(crate) take_batch_max: usize,
     /// Payments taken from the queue per second at most (a backlog drains at this rate).
-    pub take_rate_max: u32,
+    pub(crate) take_rate_max: u32,
     /// How long an attempt may take before it counts as ambiguous (ms).
-    pub timeout_ms: u64,
+    pub(crate) timeout_ms: u64,
     /// How long after its last ambiguous attempt a payment that the processor does not have may
     /// be re-routed (ms): longer than any attempt can stay in flight inside a processor.
-    pub settle_ms: i64,
+    pub(crate) settle_ms: i64,
     /// The routing policy's tunables.
-    pub router: RouterSettings,
+    pub(crate) router: RouterSettings,
 }
 
 /// Pause after a take that emptied the queue, before asking again (ms). It adds at most this to

@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// Payments per script call at most: bounds how long one call holds Redis (about 20 µs each).
-pub const RECORD_BATCH_MAX: usize = 100;
+pub(crate) const RECORD_BATCH_MAX: usize = 100;
 
 /// Longest pause between retries of a failed batch (ms), and the longest wait for Redis to come
 /// back before that pause.
@@ -44,7 +44,7 @@ const RETRY_BOUND: Duration = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
 
 /// The queue of payments to record, shared by the settle tasks and the recorder task.
 #[derive(Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     queue: RefCell<VecDeque<TakenPayment>>,
     /// Payments queued or in the batch being written.
     unsettled: Cell<usize>,
@@ -53,7 +53,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Queues a payment for recording.
-    pub fn push(&self, taken: TakenPayment) {
+    pub(crate) fn push(&self, taken: TakenPayment) {
         self.queue.borrow_mut().push_back(taken);
         self.unsettled.set(self.unsettled.get() + 1);
         if let Some(waker) = self.waker.borrow_mut().take() {
@@ -62,14 +62,14 @@ impl Recorder {
     }
 
     /// Payments handed over and not yet written: they still count against the in-flight bound.
-    pub fn unsettled(&self) -> usize {
+    pub(crate) fn unsettled(&self) -> usize {
         self.unsettled.get()
     }
 }
 
 /// Writes queued payments forever, one batch at a time, retrying a failed batch until Redis takes
 /// it (recording is idempotent).
-pub async fn run(recorder: Rc<Recorder>, store: Store, processing: ProcessingKeys) {
+pub(crate) async fn run(recorder: Rc<Recorder>, store: Store, processing: ProcessingKeys) {
     let mut batch = Vec::with_capacity(RECORD_BATCH_MAX * RECORD_ENTRY_BYTES_MAX);
     loop {
         let count = poll_fn(|context| {

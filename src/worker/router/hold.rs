@@ -2,12 +2,12 @@
 //! take it. `DESIGN.md` §5 ("The hold bound comes from the fees") derives the rule.
 
 /// The default horizon over which the end of a test is expected, used to price holding (ms).
-pub const HOLD_HORIZON_MS: i64 = 100_000;
+pub(crate) const HOLD_HORIZON_MS: i64 = 100_000;
 
 /// The longest hold that cannot leave a payment unpaid when the load stops (ms). The contest's
 /// virtual users sleep 1 s after each payment, so the test ends at least 1 s after its last
 /// payment; a payment held at most 800 ms and then paid by a fast fallback is recorded in time.
-pub const END_GRACE_MS: i64 = 800;
+pub(crate) const END_GRACE_MS: i64 = 800;
 
 const _: () = assert!(END_GRACE_MS < 1000, "the load test stops 1 s after its last payment");
 const _: () = assert!(END_GRACE_MS < HOLD_HORIZON_MS);
@@ -22,7 +22,7 @@ const _: () = assert!(END_GRACE_MS < HOLD_HORIZON_MS);
 ///
 /// # Panics
 /// If the fallback's fee is 100 % or more, or the horizon is negative.
-pub fn hold_max_ms_for_fees(
+pub(crate) fn hold_max_ms_for_fees(
     fee_default_basis_points: u32,
     fee_fallback_basis_points: u32,
     horizon_ms: i64,
@@ -40,7 +40,10 @@ pub fn hold_max_ms_for_fees(
 
 /// The hold the router uses by default: the fee-priced bound over [`HOLD_HORIZON_MS`], capped at
 /// [`END_GRACE_MS`] so that a hold never turns into a payment left unpaid at the end of the test.
-pub fn hold_max_ms_default(fee_default_basis_points: u32, fee_fallback_basis_points: u32) -> i64 {
+pub(crate) fn hold_max_ms_default(
+    fee_default_basis_points: u32,
+    fee_fallback_basis_points: u32,
+) -> i64 {
     hold_max_ms_for_fees(fee_default_basis_points, fee_fallback_basis_points, HOLD_HORIZON_MS)
         .min(END_GRACE_MS)
 }

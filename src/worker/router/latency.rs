@@ -5,22 +5,22 @@
 //! Pure: every instant comes in as an argument.
 
 /// Weight of a new latency sample in the moving average: reacts within a handful of answers.
-pub const LATENCY_SMOOTHING: f64 = 0.2;
+pub(crate) const LATENCY_SMOOTHING: f64 = 0.2;
 
 /// Allowance over the expected response time before an attempt in flight makes its processor
 /// suspect (ms). Jitter on a loaded machine may now and then exceed it; that costs little: new
 /// payments wait (within the hold) until the late answer arrives, while every payment sent to a
 /// processor that really turned slow is a late record waiting to happen.
-pub const SUSPICION_SLACK_MS: i64 = 100;
+pub(crate) const SUSPICION_SLACK_MS: i64 = 100;
 
 /// Factor on the expected response time before an attempt in flight makes its processor suspect.
-pub const SUSPICION_FACTOR: f64 = 1.25;
+pub(crate) const SUSPICION_FACTOR: f64 = 1.25;
 
 const _: () = assert!(SUSPICION_SLACK_MS > 0);
 
 /// What a successful answer says about the processor's speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpeedNews {
+pub(crate) enum SpeedNews {
     /// The attempt started before the newest success's: old news, it says nothing of the speed.
     Stale,
     /// Answered within the bound: the processor is fast, and any slow latch is lifted.
@@ -34,7 +34,7 @@ pub enum SpeedNews {
 
 /// The response-time evidence about one processor.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct LatencyEstimator {
+pub(crate) struct LatencyEstimator {
     /// Smoothed response time (`None` until the first success or report).
     average_ms: Option<f64>,
     /// When `average_ms` last changed (`None`: never). An estimate older than the health TTL is
@@ -54,25 +54,27 @@ pub struct LatencyEstimator {
 
 impl LatencyEstimator {
     /// The smoothed response time, if any evidence has come in (ms).
-    pub fn average_ms(&self) -> Option<f64> {
+    #[cfg(test)]
+    pub(crate) fn average_ms(&self) -> Option<f64> {
         self.average_ms
     }
 
     /// Since when the slow latch is set, if it is.
-    pub fn slow_since_ms(&self) -> Option<i64> {
+    #[cfg(test)]
+    pub(crate) fn slow_since_ms(&self) -> Option<i64> {
         self.slow_since_ms
     }
 
     /// Start of the newest attempt that succeeded, if any: attempts in flight that started
     /// before it belong to a past regime.
-    pub fn newest_success_started_ms(&self) -> Option<i64> {
+    pub(crate) fn newest_success_started_ms(&self) -> Option<i64> {
         self.newest_success_started_ms
     }
 
     /// Takes a health report's delay: it replaces the estimate, being the processor's own word
     /// and the only news of a processor we stopped using. A delay over the bound sets the latch; a
     /// delay under it lifts a latch set at or before the poll.
-    pub fn report(&mut self, delay_ms: u64, polled_at_ms: i64, latency_max_ms: u64) {
+    pub(crate) fn report(&mut self, delay_ms: u64, polled_at_ms: i64, latency_max_ms: u64) {
         self.average_ms = Some(delay_ms as f64);
         self.updated_ms = Some(polled_at_ms);
         if delay_ms > latency_max_ms {
@@ -87,7 +89,7 @@ impl LatencyEstimator {
     /// `new_regime`: the first success after signs of trouble starts a new estimate, since the old
     /// one (often a failing processor's reported delay) says nothing about it. `recovery_probe`:
     /// the attempt was a recovery probe, which may have sat out an old delay.
-    pub fn success(
+    pub(crate) fn success(
         &mut self,
         started_ms: i64,
         now_ms: i64,
@@ -121,7 +123,7 @@ impl LatencyEstimator {
 
     /// The response time to expect now (ms): the estimate while it is fresh (0 when there is none
     /// or it is stale), or infinity while the slow latch holds.
-    pub fn expected_ms(&self, now_ms: i64, health_ttl_ms: i64) -> f64 {
+    pub(crate) fn expected_ms(&self, now_ms: i64, health_ttl_ms: i64) -> f64 {
         let latched = self.slow_since_ms.is_some_and(|since_ms| now_ms - since_ms < health_ttl_ms);
         if latched {
             return f64::INFINITY;
@@ -140,7 +142,12 @@ impl LatencyEstimator {
     /// record waiting to happen (DESIGN.md §4), so the sooner new payments stop, the fewer are
     /// exposed: a processor answering in 100 ms is suspected after 225 ms, not 1250 ms. One that
     /// really answers in 1000 ms is never suspected before the bound itself.
-    pub fn suspicion_age_ms(&self, now_ms: i64, health_ttl_ms: i64, latency_max_ms: u64) -> f64 {
+    pub(crate) fn suspicion_age_ms(
+        &self,
+        now_ms: i64,
+        health_ttl_ms: i64,
+        latency_max_ms: u64,
+    ) -> f64 {
         let expected_ms = self.expected_ms(now_ms, health_ttl_ms);
         (SUSPICION_FACTOR * expected_ms + SUSPICION_SLACK_MS as f64).min(latency_max_ms as f64)
     }

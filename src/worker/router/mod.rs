@@ -23,57 +23,59 @@
 //! no eligible processor, payments wait in the queue. A processor that showed signs of failure is
 //! rested for `failure_rest_ms`, then *probed* with one payment at a time until one succeeds.
 
-pub mod hold;
-pub mod latency;
-pub mod outcome;
-pub mod state;
+pub(crate) mod hold;
+pub(crate) mod latency;
+pub(crate) mod outcome;
+pub(crate) mod state;
 
 #[cfg(test)]
 mod tests;
 
-pub use hold::{hold_max_ms_for_fees, END_GRACE_MS, HOLD_HORIZON_MS};
-pub use latency::{SUSPICION_FACTOR, SUSPICION_SLACK_MS};
-pub use outcome::{Attempt, Health, HealthReport, PayOutcome};
-pub use state::{Condition, Event, Phase, ProbeKind, ProcessorState, Speed};
+#[cfg(test)]
+pub(crate) use hold::{hold_max_ms_for_fees, END_GRACE_MS, HOLD_HORIZON_MS};
+pub(crate) use outcome::{Attempt, Health, HealthReport, PayOutcome};
+#[cfg(test)]
+pub(crate) use state::{Condition, ProbeKind};
+pub(crate) use state::{Event, Phase, ProcessorState, Speed};
 
 use crate::payment::Processor;
 
 /// Tunables of the policy, each explained in `DESIGN.md` §5.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RouterSettings {
+pub(crate) struct RouterSettings {
     /// Expected response time above which a processor is not used (ms).
-    pub latency_max_ms: u64,
+    pub(crate) latency_max_ms: u64,
     /// Longest a payment waits for the default while the fallback could take it (ms).
-    pub hold_max_ms: i64,
+    pub(crate) hold_max_ms: i64,
     /// Consecutive failures after which a processor is rested.
-    pub failure_streak_max: u32,
+    pub(crate) failure_streak_max: u32,
     /// How long a processor is rested after its latest sign of failure (ms).
-    pub failure_rest_ms: i64,
+    pub(crate) failure_rest_ms: i64,
     /// How long a processor that answered `429` is left alone (ms).
-    pub busy_rest_ms: i64,
+    pub(crate) busy_rest_ms: i64,
     /// How long a health report is trusted (ms); the cluster polls every 5 s.
-    pub health_ttl_ms: i64,
+    pub(crate) health_ttl_ms: i64,
 }
 
 /// The audit's margin in the preview test (the smaller of the two official ones), in ms: a
 /// payment must be in our books within this long of its `requestedAt`.
-pub const AUDIT_MARGIN_MS: u64 = 1500;
+pub(crate) const AUDIT_MARGIN_MS: u64 = 1500;
 
 /// Slack kept under the audit margin for the answer's trip, the ledger write and scheduling
 /// jitter on a loaded machine (ms).
-pub const AUDIT_SLACK_MS: u64 = 250;
+pub(crate) const AUDIT_SLACK_MS: u64 = 250;
 
 const _: () = assert!(AUDIT_SLACK_MS < AUDIT_MARGIN_MS);
 
 /// Interval between probes of a recovering default while the fallback takes the payments (ms).
 /// A probe of a failing processor costs one payment's time; a recovery noticed a second late
 /// costs a second of payments at the dearer fee.
-pub const PROBE_INTERVAL_COSTLY_MS: i64 = 100;
+pub(crate) const PROBE_INTERVAL_COSTLY_MS: i64 = 100;
 
 impl RouterSettings {
     /// The defaults for the given fees (basis points). The hold is
-    /// [`hold::hold_max_ms_default`]: fee-priced, capped at [`END_GRACE_MS`].
-    pub fn for_fees(fee_default_basis_points: u32, fee_fallback_basis_points: u32) -> Self {
+    /// [`hold::hold_max_ms_default`]: fee-priced, capped at [`hold::END_GRACE_MS`].
+    pub(crate) fn for_fees(fee_default_basis_points: u32, fee_fallback_basis_points: u32) -> Self {
         Self {
             latency_max_ms: AUDIT_MARGIN_MS - AUDIT_SLACK_MS,
             hold_max_ms: hold::hold_max_ms_default(
@@ -89,8 +91,9 @@ impl RouterSettings {
 }
 
 /// Whether a processor may be sent attempts, leaving its speed aside: [`Phase`] in three words.
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Availability {
+pub(crate) enum Availability {
     /// No sign of trouble ([`Phase::Usable`]).
     Usable,
     /// One payment at a time ([`Phase::Probing`]).
@@ -101,7 +104,7 @@ pub enum Availability {
 
 /// What to do with the payments waiting in the queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Plan {
+pub(crate) enum Plan {
     /// Send any payment to this processor.
     Send(Processor),
     /// Send exactly one payment (the oldest) to this processor, to probe it.
@@ -115,7 +118,7 @@ pub enum Plan {
 
 /// The router's whole state: one [`ProcessorState`] per processor.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Router {
+pub(crate) struct Router {
     settings: RouterSettings,
     states: [ProcessorState; 2],
     /// Since when the default has not been eligible (`None`: it is).
@@ -129,7 +132,7 @@ impl Router {
     ///
     /// # Panics
     /// If a setting is negative, or the failure streak is empty.
-    pub fn new(settings: RouterSettings) -> Self {
+    pub(crate) fn new(settings: RouterSettings) -> Self {
         assert!(settings.hold_max_ms >= 0, "a hold is a duration");
         assert!(settings.failure_rest_ms >= 0 && settings.busy_rest_ms >= 0);
         assert!(settings.health_ttl_ms > 0);
@@ -142,25 +145,21 @@ impl Router {
         }
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> &RouterSettings {
-        &self.settings
-    }
-
     /// What the router knows of `processor`.
-    pub fn state(&self, processor: Processor) -> &ProcessorState {
+    #[cfg(test)]
+    pub(crate) fn state(&self, processor: Processor) -> &ProcessorState {
         &self.states[processor.index()]
     }
 
     /// Takes `event`, which happened to `processor` at `now_ms`, into account: the one way the
     /// state changes (`DESIGN.md` §5, transition table).
-    pub fn apply(&mut self, processor: Processor, event: Event, now_ms: i64) {
+    pub(crate) fn apply(&mut self, processor: Processor, event: Event, now_ms: i64) {
         self.states[processor.index()].apply(event, now_ms, &self.settings);
     }
 
     /// Registers an attempt sent to `processor` at `now_ms` (an [`Event::Started`]); the attempt
     /// is then answered with [`Event::Answered`].
-    pub fn attempt_started(&mut self, processor: Processor, now_ms: i64) -> Attempt {
+    pub(crate) fn attempt_started(&mut self, processor: Processor, now_ms: i64) -> Attempt {
         self.attempt_id_last += 1;
         let attempt = Attempt { started_ms: now_ms, id: self.attempt_id_last };
         self.apply(processor, Event::Started(attempt), now_ms);
@@ -168,17 +167,18 @@ impl Router {
     }
 
     /// The phase of `processor` at `now_ms`.
-    pub fn phase(&self, processor: Processor, now_ms: i64) -> Phase {
+    pub(crate) fn phase(&self, processor: Processor, now_ms: i64) -> Phase {
         self.states[processor.index()].phase(now_ms, &self.settings)
     }
 
     /// The speed of `processor` at `now_ms`.
-    pub fn speed(&self, processor: Processor, now_ms: i64) -> Speed {
+    pub(crate) fn speed(&self, processor: Processor, now_ms: i64) -> Speed {
         self.states[processor.index()].speed(now_ms, &self.settings)
     }
 
     /// Whether `processor` may be sent attempts now, leaving its speed aside.
-    pub fn availability(&self, processor: Processor, now_ms: i64) -> Availability {
+    #[cfg(test)]
+    pub(crate) fn availability(&self, processor: Processor, now_ms: i64) -> Availability {
         match self.phase(processor, now_ms) {
             Phase::Usable => Availability::Usable,
             Phase::Probing(_) => Availability::Probe,
@@ -188,13 +188,14 @@ impl Router {
 
     /// The response time to expect from `processor` now (ms): the smoothed observations (or the
     /// reported delay), or the latch's infinity after a slow answer.
-    pub fn expected_latency_ms(&self, processor: Processor, now_ms: i64) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn expected_latency_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         self.states[processor.index()].latency().expected_ms(now_ms, self.settings.health_ttl_ms)
     }
 
     /// How old an attempt to `processor` may get before it is suspected of turning slow (ms);
     /// see [`latency::LatencyEstimator::suspicion_age_ms`].
-    pub fn suspicion_age_ms(&self, processor: Processor, now_ms: i64) -> f64 {
+    pub(crate) fn suspicion_age_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         let settings = &self.settings;
         self.states[processor.index()].latency().suspicion_age_ms(
             now_ms,
@@ -204,14 +205,14 @@ impl Router {
     }
 
     /// Whether `processor` is usable and fast enough for the audit.
-    pub fn is_eligible(&self, processor: Processor, now_ms: i64) -> bool {
+    pub(crate) fn is_eligible(&self, processor: Processor, now_ms: i64) -> bool {
         self.phase(processor, now_ms) == Phase::Usable
             && self.speed(processor, now_ms) == Speed::Fast
     }
 
     /// What to do with queued payments now (`DESIGN.md` §5, Plan). Remembers when the default's
     /// outage started, and plans a probe with [`Event::ProbePlanned`].
-    pub fn plan(&mut self, now_ms: i64) -> Plan {
+    pub(crate) fn plan(&mut self, now_ms: i64) -> Plan {
         let (default, fallback) = (Processor::Default, Processor::Fallback);
         if self.is_eligible(default, now_ms) {
             self.default_out_since_ms = None;

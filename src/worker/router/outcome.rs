@@ -3,11 +3,11 @@
 //! client. `worker::processor` turns HTTP answers into these types; it depends on this module,
 //! never the other way round.
 
-pub use crate::payment::{Health, HealthReport};
+pub(crate) use crate::payment::{Health, HealthReport};
 
 /// What a `POST /payments` attempt tells us.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PayOutcome {
+pub(crate) enum PayOutcome {
     /// `200`: recorded now, at the `requestedAt` we sent.
     Accepted,
     /// `422`: the processor already has this correlation id, recorded by an earlier attempt of
@@ -27,18 +27,18 @@ pub enum PayOutcome {
 
 impl PayOutcome {
     /// Whether the processor has the payment (so it must be recorded under this attempt).
-    pub fn is_recorded(self) -> bool {
+    pub(crate) fn is_recorded(self) -> bool {
         matches!(self, Self::Accepted | Self::AlreadyRecorded)
     }
 
     /// Whether this attempt certainly did not record the payment.
-    pub fn is_definitely_not_recorded(self) -> bool {
+    pub(crate) fn is_definitely_not_recorded(self) -> bool {
         matches!(self, Self::Busy | Self::Failed | Self::Refused(_) | Self::Unreachable)
     }
 
     /// Whether this outcome is a sign of failure (it counts towards a failure streak). A `429` is
     /// back-pressure, not failure, and a refused payload says nothing of the processor's health.
-    pub fn is_failure(self) -> bool {
+    pub(crate) fn is_failure(self) -> bool {
         matches!(self, Self::Failed | Self::Unreachable | Self::Ambiguous)
     }
 }
@@ -47,11 +47,11 @@ impl PayOutcome {
 ///
 /// Ordered by start, then id, so the oldest attempt in flight is the first of a sorted set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// When it was sent (ms since the epoch).
-    pub started_ms: i64,
+    pub(crate) started_ms: i64,
     /// Unique per router, in the order attempts were registered.
-    pub id: u64,
+    pub(crate) id: u64,
 }
 
 #[cfg(test)]

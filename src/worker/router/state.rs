@@ -17,7 +17,7 @@ use super::{
 
 /// What the router makes of a processor's failures, changed only by events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Condition {
+pub(crate) enum Condition {
     /// No sign of failure, and its speed is known: it gets payments while it is fast.
     Healthy,
     /// No sign of failure, but the success that ended its failure was a recovery probe that
@@ -63,7 +63,7 @@ impl Condition {
 
 /// Whether a processor may be sent attempts at an instant, leaving its speed aside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// It answered `429`: left alone until `until_ms`. Back-pressure, not failure.
     Busy {
         /// When the back-pressure wears off.
@@ -82,7 +82,7 @@ pub enum Phase {
 
 /// Why a processor is probed, which decides what a slow answer to the probe means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProbeKind {
+pub(crate) enum ProbeKind {
     /// It showed signs of failure and has rested. A failing processor stores nothing, so a probe
     /// costs at most one payment's time. A slow answer to it is not held against its speed: it
     /// may have sat out the old delay, so the speed becomes unknown.
@@ -93,7 +93,7 @@ pub enum ProbeKind {
 
 /// Whether a processor is fast enough for the audit at an instant (`DESIGN.md` §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Speed {
+pub(crate) enum Speed {
     /// Its expected response time is within the bound and no attempt is out for too long.
     Fast,
     /// Its expected response time is over the bound, or the slow latch holds.
@@ -104,7 +104,7 @@ pub enum Speed {
 
 /// What kind of attempt was registered, by the processor's phase when it started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AttemptKind {
+pub(crate) enum AttemptKind {
     /// Sent while the processor was usable, or a retry sent whatever its phase.
     Payment,
     /// Sent while probing for recovery: may sit out an old delay.
@@ -115,7 +115,7 @@ pub enum AttemptKind {
 
 /// What happens to a processor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// A health report came in. It counts from when it was polled, not from `now_ms`: a report
     /// read from Redis may be seconds old, and an older one than the newest known is ignored.
     Reported(HealthReport),
@@ -134,7 +134,7 @@ pub enum Event {
 
 /// What the router knows of one processor.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ProcessorState {
+pub(crate) struct ProcessorState {
     /// The state machine proper.
     condition: Condition,
     /// Failures (5xx, unreachable, ambiguous) since the last success; a streak of
@@ -178,32 +178,36 @@ impl Default for ProcessorState {
 
 impl ProcessorState {
     /// The state machine's state.
-    pub fn condition(&self) -> Condition {
+    #[cfg(test)]
+    pub(crate) fn condition(&self) -> Condition {
         self.condition
     }
 
     /// Failures since the last success.
-    pub fn failure_streak(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn failure_streak(&self) -> u32 {
         self.failure_streak
     }
 
     /// The newest health report.
-    pub fn health(&self) -> Option<HealthReport> {
+    #[cfg(test)]
+    pub(crate) fn health(&self) -> Option<HealthReport> {
         self.health
     }
 
     /// The response-time evidence.
-    pub fn latency(&self) -> &LatencyEstimator {
+    pub(crate) fn latency(&self) -> &LatencyEstimator {
         &self.latency
     }
 
     /// Attempts in flight.
-    pub fn inflight_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn inflight_count(&self) -> usize {
         self.inflight.len()
     }
 
     /// Takes `event`, which happened at `now_ms`, into account.
-    pub fn apply(&mut self, event: Event, now_ms: i64, settings: &RouterSettings) {
+    pub(crate) fn apply(&mut self, event: Event, now_ms: i64, settings: &RouterSettings) {
         match event {
             Event::Reported(report) => self.reported(report, settings),
             Event::Started(attempt) => {
@@ -337,7 +341,7 @@ impl ProcessorState {
     }
 
     /// The phase at `now_ms`.
-    pub fn phase(&self, now_ms: i64, settings: &RouterSettings) -> Phase {
+    pub(crate) fn phase(&self, now_ms: i64, settings: &RouterSettings) -> Phase {
         if let Some(until_ms) = self.busy_until_ms.filter(|until_ms| now_ms < *until_ms) {
             return Phase::Busy { until_ms };
         }
@@ -356,7 +360,7 @@ impl ProcessorState {
 
     /// The age of the oldest attempt in flight that started after the newest success (older
     /// ones belong to a past regime), in ms.
-    pub fn oldest_inflight_age_ms(&self, now_ms: i64) -> i64 {
+    pub(crate) fn oldest_inflight_age_ms(&self, now_ms: i64) -> i64 {
         let newest_ms = self.latency.newest_success_started_ms().unwrap_or(i64::MIN);
         self.inflight
             .range(Attempt { started_ms: newest_ms, id: 0 }..)
@@ -365,7 +369,7 @@ impl ProcessorState {
     }
 
     /// The speed at `now_ms`.
-    pub fn speed(&self, now_ms: i64, settings: &RouterSettings) -> Speed {
+    pub(crate) fn speed(&self, now_ms: i64, settings: &RouterSettings) -> Speed {
         let expected_ms = self.latency.expected_ms(now_ms, settings.health_ttl_ms);
         if expected_ms > settings.latency_max_ms as f64 {
             return Speed::Slow;
@@ -380,7 +384,12 @@ impl ProcessorState {
 
     /// Whether a probe is due at `now_ms`: the processor is probing, and no probe was planned in
     /// the last `interval_ms`.
-    pub fn may_probe(&self, now_ms: i64, interval_ms: i64, settings: &RouterSettings) -> bool {
+    pub(crate) fn may_probe(
+        &self,
+        now_ms: i64,
+        interval_ms: i64,
+        settings: &RouterSettings,
+    ) -> bool {
         matches!(self.phase(now_ms, settings), Phase::Probing(_))
             && self.last_probe_ms.is_none_or(|probe_ms| now_ms - probe_ms >= interval_ms)
     }
