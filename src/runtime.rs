@@ -21,6 +21,18 @@ use monoio::{IoUringDriver, LegacyDriver, RuntimeBuilder};
 /// serves a few hundred connections at most.
 pub(crate) const RING_ENTRIES: u32 = 1024;
 
+/// What a binary's start-up returns: a configuration or start-up error, for [`exit_on_error`].
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A binary's `main`: runs `run` and, if it fails, prints `name: error` and exits with status 2
+/// (a configuration or start-up error; a service that stops later exits on its own).
+pub fn exit_on_error(name: &str, run: impl FnOnce() -> Result<(), StartError>) {
+    if let Err(error) = run() {
+        eprintln!("{name}: {error}");
+        std::process::exit(2);
+    }
+}
+
 /// Runs `body(thread_index)` on `threads` threads, each with its own runtime, and waits for all.
 ///
 /// Thread `i` is pinned to `cpus[i % cpus.len()]` when `cpus` is not empty (a failure to pin is

@@ -6,13 +6,10 @@ use rinha::{api, config, runtime};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    if let Err(error) = run() {
-        eprintln!("rinha-api: {error}");
-        std::process::exit(2);
-    }
+    runtime::exit_on_error("rinha-api", run);
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+fn run() -> Result<(), runtime::StartError> {
     config::init_log()?;
     let config = config::ApiConfig::from_env()?;
     log::info!("rinha-api starting: {config:?}");

@@ -7,13 +7,10 @@ use rinha::{config, runtime, worker};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    if let Err(error) = run() {
-        eprintln!("rinha-worker: {error}");
-        std::process::exit(2);
-    }
+    runtime::exit_on_error("rinha-worker", run);
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+fn run() -> Result<(), runtime::StartError> {
     config::init_log()?;
     let config = config::WorkerConfig::from_env()?;
     log::info!("rinha-worker starting: {config:?}");
