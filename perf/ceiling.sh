@@ -15,8 +15,11 @@
 # least what wrk saw accepted (it may record up to CONNECTIONS more: requests in flight when wrk
 # stopped), the books equal the backend's summary, and the queue and processing hashes are empty.
 #
+# --floor also runs, before each rate, nginx alone answering 202 (bench.sh's floor) under the same
+# wrk load: its p99 is the share of the tail that belongs to the machine and the generator.
+#
 # Usage: perf/ceiling.sh [--rates "600 1200 ..."] [--duration S] [--connections N] [--threads N]
-#                        [--drain S] [--no-install] [--no-build]
+#                        [--drain S] [--floor] [--no-install] [--no-build]
 # Output: results/ceiling-<UTC timestamp>/ (ceiling.txt, one directory per rate).
 set -euo pipefail
 
@@ -32,6 +35,7 @@ THREADS=1
 DRAIN_S=60
 INSTALL=1
 BUILD=1
+FLOOR=0
 
 while (($# > 0)); do
   case $1 in
@@ -40,6 +44,7 @@ while (($# > 0)); do
     --connections) CONNECTIONS=${2:?}; shift ;;
     --threads) THREADS=${2:?}; shift ;;
     --drain) DRAIN_S=${2:?}; shift ;;
+    --floor) FLOOR=1 ;;
     --no-install) INSTALL=0 ;;
     --no-build) BUILD=0 ;;
     -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -117,27 +122,45 @@ processing_left() {
   echo "$total"
 }
 
+# wrk at RATE against :9999 for DURATION_S, in the cgroup `wrk`; its done() line to FILE.
+run_wrk() { # rate file
+  local procs nonce
+  stack_cgroup_add_unlimited wrk
+  procs=$(stack_cgroup_procs_files wrk)
+  nonce=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  bash -c 'IFS=: read -r -a files <<<"$1"; for file in "${files[@]}"; do echo $$ >"$file"; done
+    shift; exec "$@"' wrk-launch "$procs" \
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION_S}s" --timeout 2s \
+    -s "$ROOT/perf/wrk/payments.lua" "$STACK_BACKEND_URL" -- \
+    "$(awk -v r="$1" -v t="$THREADS" 'BEGIN { print r / t }')" "$nonce" \
+    >"${2%.json}.txt" 2>&1 || { cat "${2%.json}.txt" >&2; stack_die "wrk failed at $1/s"; }
+  tail -n 1 "${2%.json}.txt" >"$2"
+}
+
+run_floor() { # rate
+  local dir=$OUT/rate-$1
+  stack_init "$ROOT" "$dir/floor"
+  stack_start_floor
+  log "floor: nginx alone, rate $1/s for $DURATION_S s"
+  cpu_snapshot "$dir/floor-cpu.before"
+  run_wrk "$1" "$dir/floor-wrk.json"
+  cpu_snapshot "$dir/floor-cpu.after"
+  stack_stop
+}
+
 run_rate() { # rate
-  local rate=$1 dir=$OUT/rate-$1 nonce procs drained
+  local rate=$1 dir=$OUT/rate-$1 drained
+  ((FLOOR == 0)) || run_floor "$rate"
   stack_init "$ROOT" "$dir"
   stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
   stack_start_services
   stack_wait_ready 15 1
   curl -sf -o /dev/null -X POST "$STACK_BACKEND_URL/purge-payments"
   redis_cli CONFIG RESETSTAT >/dev/null
-  stack_cgroup_add_unlimited wrk
-  procs=$(stack_cgroup_procs_files wrk)
-  nonce=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
   log "rate $rate/s for $DURATION_S s: wrk, $THREADS thread(s), $CONNECTIONS connections"
   cpu_snapshot "$dir/cpu.before"
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  bash -c 'IFS=: read -r -a files <<<"$1"; for file in "${files[@]}"; do echo $$ >"$file"; done
-    shift; exec "$@"' wrk-launch "$procs" \
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION_S}s" --timeout 2s \
-    -s "$ROOT/perf/wrk/payments.lua" "$STACK_BACKEND_URL" -- \
-    "$(awk -v r="$rate" -v t="$THREADS" 'BEGIN { print r / t }')" "$nonce" \
-    >"$dir/wrk.txt" 2>&1 || { cat "$dir/wrk.txt" >&2; stack_die "wrk failed at $rate/s"; }
-  tail -n 1 "$dir/wrk.txt" >"$dir/wrk.json"
+  run_wrk "$rate" "$dir/wrk.json"
   drained=$(wait_drained "$(python3 "$ROOT/perf/lib/ceiling_report.py" --accepted "$dir/wrk.json")")
   cpu_snapshot "$dir/cpu.after"
   echo "$drained" >"$dir/drain_s"

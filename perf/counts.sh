@@ -24,7 +24,7 @@ TRACE=1
 BUILD=1
 CONNECTIONS=64
 SERVICES=(redis nginx api1 api2 worker)
-TRACED_SERVICES=(api1 worker)
+TRACED_SERVICES=(redis nginx api1 api2 worker)
 
 while (($# > 0)); do
   case $1 in

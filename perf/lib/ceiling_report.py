@@ -49,10 +49,12 @@ def accepted(wrk):
     return wrk["requests"] - wrk["status_errors"]
 
 
-def read_cpu(directory):
+def read_cpu(directory, prefix=""):
     snapshots = []
     for when in ("before", "after"):
-        path = os.path.join(directory, f"cpu.{when}")
+        path = os.path.join(directory, f"{prefix}cpu.{when}")
+        if not os.path.exists(path):
+            return {}
         with open(path) as file:
             snapshots.append({line.split()[0]: int(line.split()[1]) for line in file
                               if line.strip()})
@@ -115,8 +117,13 @@ def evaluate(directory, rate, duration_s, connections):
         reasons.append(f"books {paid} != backend {recorded}")
     if queue_left != "0" or processing != "0" or drain == "-1":
         reasons.append(f"not drained (queue {queue_left}, processing {processing})")
+    floor = load_json(os.path.join(directory, "floor-wrk.json"))
+    floor_cpu = read_cpu(directory, "floor-")
     return {
         "rate": rate,
+        "floor_p99_ms": floor["p99_us"] / 1000 if floor else None,
+        "floor_nginx_us": (floor_cpu.get("nginx-floor", 0) / 1000 / max(floor["requests"], 1)
+                           if floor and floor_cpu else None),
         "achieved": achieved,
         "p50_ms": wrk["p50_us"] / 1000,
         "p99_ms": wrk["p99_us"] / 1000,
@@ -137,6 +144,10 @@ def evaluate(directory, rate, duration_s, connections):
     }
 
 
+def optional(value, digits):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def verdict_line(result):
     if "error" in result:
         return f"rate {result['rate']}/s: {result['error']}"
@@ -152,10 +163,12 @@ def verdict_line(result):
 def table(results):
     lines = []
     header = (f"{'rate':>5} {'achieved':>8} {'p50_ms':>7} {'p99_ms':>7} {'p99.9':>7} "
+              f"{'floor99':>7} {'floor_us':>8} "
               f"{'max_ms':>7} {'accepted':>8} {'recorded':>8} {'books':>8} {'drain_s':>7} "
               f"{'stack_us':>8} " + " ".join(f"{s:>7}" for s in SERVICES) +
               f" {'sims':>6} {'wrk_us':>6}  verdict")
-    lines.append("CPU in us per recorded payment; wrk in us per request")
+    lines.append("CPU in us per recorded payment; wrk in us per request; floor99 and floor_us: "
+                 "p99 and nginx CPU per request of nginx alone (return 202) under the same load")
     lines.append(header)
     for result in results:
         if "error" in result:
@@ -165,7 +178,9 @@ def table(results):
         sims = cpu.get("sim-default", 0) + cpu.get("sim-fallback", 0)
         lines.append(
             f"{result['rate']:>5} {result['achieved']:>8.0f} {result['p50_ms']:>7.2f} "
-            f"{result['p99_ms']:>7.2f} {result['p999_ms']:>7.2f} {result['max_ms']:>7.1f} "
+            f"{result['p99_ms']:>7.2f} {result['p999_ms']:>7.2f} "
+            f"{optional(result['floor_p99_ms'], 2):>7} {optional(result['floor_nginx_us'], 1):>8} "
+            f"{result['max_ms']:>7.1f} "
             f"{result['accepted']:>8} {result['recorded']:>8} {result['paid']:>8} "
             f"{result['drain_s']:>7} {result['stack_cpu_us']:>8.1f} " +
             " ".join(f"{cpu.get(s, 0):>7.1f}" for s in SERVICES) +
