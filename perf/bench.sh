@@ -49,7 +49,9 @@ done
 PROFILE=${BENCH_PROFILE:-rate}
 SCRIPT=${BENCH_SCRIPT:-}
 case $PROFILE in
-  rate) [[ -z $SCRIPT ]] || { echo "bench: BENCH_SCRIPT needs BENCH_PROFILE=preview|final" >&2; exit 2; } ;;
+  rate)
+    [[ -z $SCRIPT ]] || { echo "bench: BENCH_SCRIPT needs BENCH_PROFILE=preview|final" >&2; exit 2; }
+    ;;
   preview | final) ;;
   *) echo "bench: BENCH_PROFILE must be rate, preview or final" >&2; exit 2 ;;
 esac

@@ -185,6 +185,7 @@ command -v wrk >/dev/null || stack_die "wrk is missing (apt-get install wrk)"
 for rate in $RATES; do
   run_rate "$rate"
 done
+# shellcheck disable=SC2086 # RATES is a list: one argument per rate
 python3 "$ROOT/perf/lib/ceiling_report.py" "$OUT" "$DURATION_S" "$CONNECTIONS" $RATES |
   tee "$OUT/ceiling.txt"
 log "results in $OUT"

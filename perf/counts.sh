@@ -92,8 +92,8 @@ redis-cli -s "$redis" CONFIG RESETSTAT >/dev/null
 recorded_before=$(backend_recorded)
 watchers=()
 for service in "${SERVICES[@]}"; do
-  perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$(service_pids "$service")" \
-    -o "$OUT/$service.stat" -- sleep "$WINDOW_S" 2>/dev/null &
+  perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock \
+    -p "$(service_pids "$service")" -o "$OUT/$service.stat" -- sleep "$WINDOW_S" 2>/dev/null &
   watchers+=("$!")
 done
 if ((TRACE == 1)); then

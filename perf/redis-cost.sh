@@ -35,7 +35,10 @@ mkdir -p "$OUT"
 
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
-  if [[ -n $REDIS_PID ]]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; wait "$REDIS_PID" || true; fi
+  if [[ -n $REDIS_PID ]]; then
+    kill -TERM "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" || true
+  fi
   rm -rf "$DATA"
 }
 trap cleanup EXIT

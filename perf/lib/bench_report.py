@@ -148,11 +148,12 @@ def table(out, rounds, profile, rate, duration):
                      f"p99 of all requests {number(med(kind, 'p99_all_ms'))} ms, "
                      f"max {number(med(kind, 'max_ms'))} ms, "
                      f"CPU {number(med(kind, 'cpu_total_us'), 1)} us per payment")
-    lines.append(f"  ratio stack/floor: p50 {number(ratio(med('stack', 'p50_ms'), med('floor', 'p50_ms')), 2)}x, "
-                 f"p99 {number(ratio(med('stack', 'p99_ms'), med('floor', 'p99_ms')), 2)}x, "
-                 f"p99 of all requests "
-                 f"{number(ratio(med('stack', 'p99_all_ms'), med('floor', 'p99_all_ms')), 2)}x "
-                 f"(target <= 1.3x)")
+    def stack_over_floor(key):
+        return number(ratio(med("stack", key), med("floor", key)), 2)
+
+    lines.append(f"  ratio stack/floor: p50 {stack_over_floor('p50_ms')}x, "
+                 f"p99 {stack_over_floor('p99_ms')}x, "
+                 f"p99 of all requests {stack_over_floor('p99_all_ms')}x (target <= 1.3x)")
     lines.append(f"  CPU: stack {number(med('stack', 'cpu_total_us'), 1)} us per payment / "
                  f"floor nginx {number(med('floor', 'cpu_total_us'), 1)} us per request = "
                  f"{number(ratio(med('stack', 'cpu_total_us'), med('floor', 'cpu_total_us')), 2)}x "
