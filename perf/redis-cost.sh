@@ -45,10 +45,12 @@ trap cleanup EXIT
 
 cli() { redis-cli -s "$SOCKET" "$@"; }
 
-# The Lua text of SCRIPT_NAME (e.g. ENQUEUE_SCRIPT) in src/store.rs.
+# The Lua text of SCRIPT_NAME (e.g. ENQUEUE_SCRIPT) in src/store.rs, where the scripts are one raw
+# string constant each; a layout where they are assembled from pieces is not read (the run stops).
 script_text() {
   python3 -c 'import re,sys; s=open(sys.argv[1]).read()
-m=re.search(r"const "+sys.argv[2]+r": &str = r#\"(.*?)\"#;", s, re.S); print(m.group(1))' \
+m=re.search(r"const "+sys.argv[2]+r": &str = r#\"(.*?)\"#;", s, re.S)
+sys.exit("redis-cost: no "+sys.argv[2]+" constant in "+sys.argv[1]) if not m else print(m.group(1))' \
     "$ROOT/src/store.rs" "$1"
 }
 
@@ -104,9 +106,11 @@ printf '%-16s %-4s %10s %12s %10s %12s\n' operation aof cpu_us/op cpu_us/paymt c
   cmd_us/paymt | tee "$OUT/redis-cost.txt"
 for AOF in no yes; do
   start_redis "$AOF"
-  enqueue=$(cli SCRIPT LOAD "$(script_text ENQUEUE_SCRIPT)")
-  take=$(cli SCRIPT LOAD "$(script_text TAKE_SCRIPT)")
-  record=$(cli SCRIPT LOAD "$(script_text RECORD_SCRIPT)")
+  enqueue_text=$(script_text ENQUEUE_SCRIPT) && take_text=$(script_text TAKE_SCRIPT) &&
+    record_text=$(script_text RECORD_SCRIPT) || exit 1
+  enqueue=$(cli SCRIPT LOAD "$enqueue_text")
+  take=$(cli SCRIPT LOAD "$take_text")
+  record=$(cli SCRIPT LOAD "$record_text")
   measure lpush 1 "$OPERATIONS" LPUSH rinha:queue "$ID:1990:$NOW_MS"
   measure enqueue-script 1 "$OPERATIONS" EVALSHA "$enqueue" 1 rinha:queue "$ID:1990:$NOW_MS" \
     "$FAR_MS"
