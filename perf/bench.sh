@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Latency and cost benchmark of the native stack at the contest's peak rate.
+# Latency and cost benchmark of the native stack against its floor.
 #
 # Runs, interleaved, ROUNDS times each: the "floor" (nginx alone answering `return 202;` on :9999,
-# same nginx.conf and limits) and the full stack of docker-compose.yml (with the simulators at
-# delay 0). Each run is a k6 constant-arrival-rate load of RATE POST /payments per second for
-# DURATION_S seconds (perf/k6/rate.js). Prints p50/p99/max of accepted requests for each run, the
-# medians, the ratios stack/floor, and the stack's CPU microseconds per payment: the services'
-# cgroup cpuacct.usage summed over the run (until the worker has drained) / accepted payments.
+# same nginx.conf and limits) and the full stack of docker-compose.yml (with the simulators). Each
+# run is the same load, chosen by BENCH_PROFILE:
+#   rate     (default) perf/k6/rate.js: RATE POST /payments per second for DURATION_S seconds
+#   preview  perf/k6/preview.js, the contest's preview profile (60 s, up to 550 users, schedule)
+#   final    perf/k6/final.js, the final profile (300 s)
+# BENCH_SCRIPT=PATH runs another k6 script instead of preview.js/final.js, unmodified and from its
+# own directory (e.g. the official rinha.js; MAX_REQUESTS is passed on when set). The simulators
+# run in the floor rounds too, since the profile scripts configure them; they are never counted.
 #
-# Usage: perf/bench.sh [--rounds N] [--rate N] [--duration S] [--no-install] [--no-build]
+# Prints, per run and as medians: p50/p99/max of accepted POST /payments, the p99 of every
+# successful request (the contest's p99, profiles only), and CPU: the floor nginx's µs per request,
+# the stack's µs per payment in all and per service (cgroup cpuacct.usage from just before the load
+# until the backend has recorded every accepted payment), and the ratios stack/floor.
+#
+# Usage: [BENCH_PROFILE=rate|preview|final] [BENCH_SCRIPT=PATH]
+#        perf/bench.sh [--rounds N] [--rate N] [--duration S] [--no-install] [--no-build]
+# (--rate and --duration apply to the rate profile only.)
 # Output: results/bench-<UTC timestamp>/ (bench.txt, one JSON per run, each run's logs).
 # Takes /tmp/rinha-stack.lock itself (perf/lib/lock.sh), unless it is held for it already.
 set -euo pipefail
@@ -24,9 +34,24 @@ perf_options bench --rounds=ROUNDS:count:3 --rate=RATE:count:600 \
   --duration=DURATION_S:count:20 -- "$@"
 stack_lock bench
 
+PROFILE=${BENCH_PROFILE:-rate}
+SCRIPT=${BENCH_SCRIPT:-}
+case $PROFILE in
+  rate)
+    [[ -z $SCRIPT ]] || { echo "bench: BENCH_SCRIPT needs BENCH_PROFILE=preview|final" >&2; exit 2; }
+    ;;
+  preview | final) ;;
+  *) echo "bench: BENCH_PROFILE must be rate, preview or final" >&2; exit 2 ;;
+esac
+if [[ -n $SCRIPT ]]; then
+  [[ -f $SCRIPT ]] || { echo "bench: no such script: $SCRIPT" >&2; exit 2; }
+  SCRIPT=$(cd "$(dirname "$SCRIPT")" && pwd)/$(basename "$SCRIPT")
+fi
+
 OUT=$ROOT/results/bench-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
-stack_fees preview
+# The profile's fees, as run-tests.sh sets them (the simulators charge them; no figure uses them).
+if [[ $PROFILE == final ]]; then stack_fees final; else stack_fees preview; fi
 
 log() {
   printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
@@ -43,21 +68,58 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-run_rate() { # name purge
-  (cd "$ROOT/perf/k6" && k6 run --quiet --no-color -e RATE="$RATE" -e DURATION_S="$DURATION_S" \
-    -e DEFAULT_URL="http://127.0.0.1:$STACK_DEFAULT_PORT" \
-    -e FALLBACK_URL="http://127.0.0.1:$STACK_FALLBACK_PORT" \
-    -e PURGE="$2" -e RESULTS_FILE="$OUT/$1.json" rate.js) >"$OUT/$1.k6.log" 2>&1 ||
-    { tail -n 20 "$OUT/$1.k6.log" >&2; stack_die "k6 failed for $1"; }
-  tail -n 1 "$OUT/$1.k6.log" >&2
+k6_failed() { # name
+  tail -n 20 "$OUT/$1.k6.log" >&2
+  stack_die "k6 failed for $1"
+}
+
+# The load of one run. Writes OUT/NAME.json in rate.js's shape (accepted, p50_ms, p99_ms, ...).
+run_load() { # name purge
+  local name=$1 purge=$2 directory script
+  local urls=(-e "DEFAULT_URL=http://127.0.0.1:$STACK_DEFAULT_PORT"
+    -e "FALLBACK_URL=http://127.0.0.1:$STACK_FALLBACK_PORT")
+  if [[ $PROFILE == rate ]]; then
+    (cd "$ROOT/perf/k6" && k6 run --quiet --no-color -e RATE="$RATE" -e DURATION_S="$DURATION_S" \
+      "${urls[@]}" -e PURGE="$purge" -e RESULTS_FILE="$OUT/$name.json" rate.js) \
+      >"$OUT/$name.k6.log" 2>&1 || k6_failed "$name"
+    tail -n 1 "$OUT/$name.k6.log" >&2
+    return
+  fi
+  if [[ -n $SCRIPT ]]; then
+    directory=$(dirname "$SCRIPT") script=$(basename "$SCRIPT")
+    urls=()
+    [[ -z ${MAX_REQUESTS:-} ]] || urls+=(-e "MAX_REQUESTS=$MAX_REQUESTS")
+  else
+    directory=$ROOT/perf/k6 script=$PROFILE.js
+    urls+=(-e "RESULTS_DIR=$OUT/$name.k6")
+    mkdir -p "$OUT/$name.k6"
+  fi
+  # The profile scripts always purge the backend in their setup (the floor answers 202 to it).
+  (cd "$directory" && k6 run --no-color --summary-export "$OUT/$name.summary.json" "${urls[@]}" \
+    "$script") >"$OUT/$name.k6.log" 2>&1 || k6_failed "$name"
+  python3 "$ROOT/perf/lib/bench_report.py" --k6-summary "$OUT/$name.summary.json" \
+    >"$OUT/$name.json" || stack_die "cannot read $OUT/$name.summary.json"
+  python3 "$ROOT/perf/lib/bench_report.py" --line "$OUT/$name.json" >&2
+}
+
+# Each budget service's cpuacct.usage, one `service ns` line each (simulators and k6 excluded).
+cpu_snapshot() { # file
+  local service
+  while read -r service; do
+    printf '%s %s\n' "$service" "$(<"$(stack_cgroup_dir cpuacct "$service")/cpuacct.usage")"
+  done < <(stack_budget_services) >"$1"
+}
+
+backend_recorded() {
+  curl -s --max-time 1 "$STACK_BACKEND_URL/payments-summary" |
+    grep -o '"totalRequests": *[0-9]*' | grep -o '[0-9]*$' | paste -sd+ | bc
 }
 
 # The worker may still be paying when k6 ends: wait (bounded) until the backend has them all.
 wait_drained() { # accepted
-  local try recorded
+  local try recorded=0
   for ((try = 0; try < DRAIN_TRIES; try++)); do
-    recorded=$(curl -s --max-time 1 "$STACK_BACKEND_URL/payments-summary" |
-      grep -o '"totalRequests": *[0-9]*' | grep -o '[0-9]*$' | paste -sd+ | bc) || recorded=0
+    recorded=$(backend_recorded) || recorded=0
     ((${recorded:-0} >= $1)) && return 0
     sleep 0.5
   done
@@ -66,6 +128,17 @@ wait_drained() { # accepted
 
 json_field() { # file field
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# stack_start_floor refuses to start while any cgroup of the stack holds a process, as a guard
+# against another run; here that process is our own simulators, started a moment ago by the same
+# check. Skip the check for this one call only.
+start_floor_beside_simulators() {
+  local check
+  check=$(declare -f stack_cgroup_check_free)
+  stack_cgroup_check_free() { :; }
+  stack_start_floor
+  eval "$check"
 }
 
 first=1
@@ -77,9 +150,17 @@ for ((round = 1; round <= ROUNDS; round++)); do
     command -v bc >/dev/null || stack_die "bc is missing (apt-get install bc)"
     first=0
   fi
-  log "round $round/$ROUNDS: floor (nginx return 202)"
-  stack_start_floor
-  run_rate "floor-$round" 0
+  log "round $round/$ROUNDS: floor (nginx return 202), profile $PROFILE${SCRIPT:+ ($SCRIPT)}"
+  # The profile scripts configure and read the processors: the floor needs them too.
+  if [[ $PROFILE == rate ]]; then
+    stack_start_floor
+  else
+    stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
+    start_floor_beside_simulators
+  fi
+  cpu_snapshot "$OUT/floor-$round.cpu.before"
+  run_load "floor-$round" 0
+  cpu_snapshot "$OUT/floor-$round.cpu.after"
   stack_stop
 
   stack_init "$ROOT" "$OUT/stack-$round"
@@ -87,15 +168,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
   stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
   stack_start_services
   stack_wait_ready 15 1
-  cpu_before_ns=$(stack_cpu_usage_ns)
-  run_rate "stack-$round" 1
+  cpu_snapshot "$OUT/stack-$round.cpu.before"
+  run_load "stack-$round" 1
   wait_drained "$(json_field "$OUT/stack-$round.json" accepted)"
-  cpu_after_ns=$(stack_cpu_usage_ns)
-  echo "$((cpu_after_ns - cpu_before_ns))" >"$OUT/stack-$round.cpu_ns"
+  cpu_snapshot "$OUT/stack-$round.cpu.after"
+  backend_recorded >"$OUT/stack-$round.recorded" || true
   stack_usage_report "$OUT/stack-$round.resources.txt" >/dev/null
   stack_stop
 done
 
-python3 "$ROOT/perf/lib/bench_report.py" "$OUT" "$ROUNDS" "$RATE" "$DURATION_S" |
-  tee "$OUT/bench.txt"
+python3 "$ROOT/perf/lib/bench_report.py" "$OUT" "$ROUNDS" "$PROFILE${SCRIPT:+ ($SCRIPT)}" \
+  "$RATE" "$DURATION_S" | tee "$OUT/bench.txt"
 log "results in $OUT"

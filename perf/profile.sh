@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# CPU flamegraphs of the API and worker processes under load, on the native stack.
+# CPU flamegraphs of every service of the stack under load, on the native stack.
 #
 # Starts the stack (perf/lib/stack.sh, the same code as run-tests.sh), drives it with
-# perf/k6/rate.js (RATE POST /payments per second), samples api1, api2 and the worker with
-# `perf record -e cpu-clock` while the load runs, and renders one SVG per service with inferno into
-# flamegraphs/<service>.svg.
+# perf/k6/rate.js (RATE POST /payments per second), samples redis, nginx (master and worker),
+# api1, api2 and the worker with `perf record -e cpu-clock` while the load runs, and renders one
+# SVG per service with inferno into FLAMEGRAPH_DIR/<service>.svg (default flamegraphs/). Redis and
+# nginx are Debian's stripped binaries: their user-space frames show as the nearest exported
+# symbol or [unknown], but the split between their own code and the kernel's is exact.
 #
 # Call graphs: --call-graph fp (default) builds a separate copy of the binaries with frame pointers
 # (CARGO_TARGET_DIR=target/profiling, RUSTFLAGS=-Cforce-frame-pointers=yes), because the release
@@ -13,8 +15,8 @@
 #
 # Usage: perf/profile.sh [--duration S] [--rate N] [--frequency HZ] [--call-graph fp|dwarf]
 #                        [--no-install] [--no-build]
-# Output: flamegraphs/{api1,api2,worker}.svg, and results/profile-<UTC timestamp>/ (perf.data,
-# folded stacks, logs).
+# Output: FLAMEGRAPH_DIR/{redis,nginx,api1,api2,worker}.svg, and
+# results/profile-<UTC timestamp>/ (perf.data, folded stacks, logs).
 # Takes /tmp/rinha-stack.lock itself (perf/lib/lock.sh), unless it is held for it already.
 set -euo pipefail
 
@@ -25,7 +27,6 @@ source "$ROOT/perf/lib/stack.sh"
 source "$ROOT/perf/lib/options.sh"
 
 WARMUP_S=3
-PROFILED_SERVICES=(api1 api2 worker)
 perf_options profile --duration=DURATION_S:count:30 --rate=RATE:count:600 \
   --frequency=FREQUENCY_HZ:count:499 '--call-graph=CALL_GRAPH:fp|dwarf:fp' -- "$@"
 if ((DURATION_S <= WARMUP_S + 2)); then
@@ -34,8 +35,10 @@ if ((DURATION_S <= WARMUP_S + 2)); then
 fi
 stack_lock profile
 
+PROFILED_SERVICES=(redis nginx api1 api2 worker)
+FLAMEGRAPH_DIR=${FLAMEGRAPH_DIR:-$ROOT/flamegraphs}
 OUT=$ROOT/results/profile-$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$OUT" "$ROOT/flamegraphs"
+mkdir -p "$OUT" "$FLAMEGRAPH_DIR"
 stack_fees preview
 K6_PID=
 
@@ -90,9 +93,10 @@ stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
 stack_start_services
 stack_wait_ready 15 1
 
+# Every process of each service's cgroup (nginx has a master and a worker), comma-separated.
 pids=()
 for service in "${PROFILED_SERVICES[@]}"; do
-  pids+=("$(stack_pid "$service")")
+  pids+=("$(paste -sd, "$(stack_cgroup_dir cpuacct "$service")/cgroup.procs")")
 done
 log "load: $RATE payments/s for $DURATION_S s; sampling ${PROFILED_SERVICES[*]} (pids ${pids[*]})"
 (cd "$ROOT/perf/k6" && exec k6 run --quiet --no-color -e RATE="$RATE" -e DURATION_S="$DURATION_S" \
@@ -119,7 +123,7 @@ for index in "${!PROFILED_SERVICES[@]}"; do
   fi
   title="$service: $RATE payments/s, cpu-clock ${FREQUENCY_HZ} Hz, $CALL_GRAPH"
   inferno-flamegraph --title "$title" \
-    <"$OUT/$service.folded" >"$ROOT/flamegraphs/$service.svg"
-  log "flamegraphs/$service.svg ($(wc -l <"$OUT/$service.folded") distinct stacks)"
+    <"$OUT/$service.folded" >"$FLAMEGRAPH_DIR/$service.svg"
+  log "$FLAMEGRAPH_DIR/$service.svg ($(wc -l <"$OUT/$service.folded") distinct stacks)"
 done
 log "perf data and folded stacks in $OUT"
