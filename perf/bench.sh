@@ -10,6 +10,10 @@
 # BENCH_SCRIPT=PATH runs another k6 script instead of preview.js/final.js, unmodified and from its
 # own directory (e.g. the official rinha.js; MAX_REQUESTS is passed on when set). The simulators
 # run in the floor rounds too, since the profile scripts configure them; they are never counted.
+# BENCH_BASELINE_BIN=DIR adds a third run to every round, "base": the same stack and harness with
+# the three binaries of DIR (an older build: `git worktree add /tmp/before REV` and
+# `cargo build --release` there), so before and after are measured interleaved, in one session:
+# floor, base, stack, floor, base, stack, ...
 #
 # Prints, per run and as medians: p50/p99/max of accepted POST /payments, the p99 of every
 # successful request (the contest's p99, profiles only), and CPU: the floor nginx's µs per request,
@@ -36,6 +40,13 @@ stack_lock bench
 
 PROFILE=${BENCH_PROFILE:-rate}
 SCRIPT=${BENCH_SCRIPT:-}
+BASELINE=${BENCH_BASELINE_BIN:-}
+if [[ -n $BASELINE ]]; then
+  for binary in rinha-api rinha-worker rinha-processor-sim; do
+    [[ -x $BASELINE/$binary ]] || { echo "bench: no $BASELINE/$binary" >&2; exit 2; }
+  done
+  BASELINE=$(cd "$BASELINE" && pwd)
+fi
 case $PROFILE in
   rate)
     [[ -z $SCRIPT ]] || { echo "bench: BENCH_SCRIPT needs BENCH_PROFILE=preview|final" >&2; exit 2; }
@@ -141,6 +152,21 @@ start_floor_beside_simulators() {
   eval "$check"
 }
 
+# One run of the whole stack (stack_init done): load, drain, CPU snapshots, usage, stop.
+run_stack() { # name
+  local name=$1
+  stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
+  stack_start_services
+  stack_wait_ready 15 1
+  cpu_snapshot "$OUT/$name.cpu.before"
+  run_load "$name" 1
+  wait_drained "$(json_field "$OUT/$name.json" accepted)"
+  cpu_snapshot "$OUT/$name.cpu.after"
+  backend_recorded >"$OUT/$name.recorded" || true
+  stack_usage_report "$OUT/$name.resources.txt" >/dev/null
+  stack_stop
+}
+
 first=1
 for ((round = 1; round <= ROUNDS; round++)); do
   stack_init "$ROOT" "$OUT/floor-$round"
@@ -163,18 +189,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
   cpu_snapshot "$OUT/floor-$round.cpu.after"
   stack_stop
 
+  if [[ -n $BASELINE ]]; then
+    RINHA_BIN_DIR=$BASELINE stack_init "$ROOT" "$OUT/base-$round"
+    log "round $round/$ROUNDS: base (binaries of $BASELINE)"
+    run_stack "base-$round"
+  fi
   stack_init "$ROOT" "$OUT/stack-$round"
   log "round $round/$ROUNDS: stack"
-  stack_start_simulators "$DEFAULT_FEE" "$FALLBACK_FEE"
-  stack_start_services
-  stack_wait_ready 15 1
-  cpu_snapshot "$OUT/stack-$round.cpu.before"
-  run_load "stack-$round" 1
-  wait_drained "$(json_field "$OUT/stack-$round.json" accepted)"
-  cpu_snapshot "$OUT/stack-$round.cpu.after"
-  backend_recorded >"$OUT/stack-$round.recorded" || true
-  stack_usage_report "$OUT/stack-$round.resources.txt" >/dev/null
-  stack_stop
+  run_stack "stack-$round"
 done
 
 python3 "$ROOT/perf/lib/bench_report.py" "$OUT" "$ROUNDS" "$PROFILE${SCRIPT:+ ($SCRIPT)}" \

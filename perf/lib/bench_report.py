@@ -6,7 +6,8 @@ Usage:
   bench_report.py --k6-summary SUMMARY_EXPORT_JSON         one run's figures as JSON, on stdout
   bench_report.py --line RUN_JSON                          one run's figures as one line
 
-Reads OUT_DIR/{floor,stack}-<round>.json (rate.js's results file, or what --k6-summary made of
+Reads OUT_DIR/{floor,base,stack}-<round>.json (base: the older build of BENCH_BASELINE_BIN, when
+bench.sh ran one) (rate.js's results file, or what --k6-summary made of
 k6's --summary-export), OUT_DIR/<run>.cpu.{before,after} (`service ns` lines: each service's
 cgroup cpuacct.usage) and OUT_DIR/stack-<round>.recorded (the backend's count after the drain).
 
@@ -115,16 +116,18 @@ def ratio(top, bottom):
 
 
 def table(out, rounds, profile, rate, duration):
-    rows = {"floor": [], "stack": []}
+    with_base = os.path.exists(os.path.join(out, "base-1.json"))
+    kinds = ("floor", "base", "stack") if with_base else ("floor", "stack")
+    rows = {kind: [] for kind in kinds}
     load = f"rate {rate}/s for {duration} s" if profile == "rate" else f"profile {profile}"
-    lines = [f"{load}, {rounds} rounds, interleaved floor/stack; CPU in us per accepted payment "
-             f"(floor: nginx alone, per request)"]
+    lines = [f"{load}, {rounds} rounds, interleaved {'/'.join(kinds)}; CPU in us per accepted "
+             f"payment (floor: nginx alone, per request)"]
     header = (f"{'run':<9} {'p50_ms':>8} {'p99_ms':>8} {'p99all':>8} {'max_ms':>8} "
               f"{'accepted':>8} {'lag':>5} {'cpu_us':>7} " +
               " ".join(f"{service:>7}" for service in SERVICES))
     lines.append(header)
     for r in range(1, rounds + 1):
-        for kind in ("floor", "stack"):
+        for kind in kinds:
             data = read_run(out, kind, r)
             rows[kind].append(data)
             lag = "-" if data.get("recorded") is None else data["accepted"] - data["recorded"]
@@ -133,16 +136,16 @@ def table(out, rounds, profile, rate, duration):
                          f"{number(data['p99_ms']):>8} {number(data['p99_all_ms']):>8} "
                          f"{number(data['max_ms']):>8} {data['accepted']:>8} {lag:>5} "
                          f"{number(data['cpu_total_us'], 1):>7} "
-                         f"{per_service if kind == 'stack' else ''}")
+                         f"{per_service if kind != 'floor' else ''}")
 
     def med(kind, key):
         return median(row[key] for row in rows[kind])
 
-    def med_service(service):
-        return median(row["cpu_us"].get(service) for row in rows["stack"])
+    def med_service(service, kind="stack"):
+        return median(row["cpu_us"].get(service) for row in rows[kind])
 
     lines.append("medians:")
-    for kind in ("floor", "stack"):
+    for kind in kinds:
         lines.append(f"  {kind:<6} p50 {number(med(kind, 'p50_ms'))} ms, "
                      f"p99 {number(med(kind, 'p99_ms'))} ms, "
                      f"p99 of all requests {number(med(kind, 'p99_all_ms'))} ms, "
@@ -162,6 +165,17 @@ def table(out, rounds, profile, rate, duration):
         f"{service} {number(med_service(service), 1)}" for service in SERVICES) +
         f"; stack nginx / floor nginx "
         f"{number(ratio(med_service('nginx'), med('floor', 'cpu_total_us')), 2)}x")
+    if with_base:
+        def after_over_before(key):
+            return number(ratio(med("stack", key), med("base", key)), 2)
+
+        lines.append(f"  after/before (stack/base): p99 {after_over_before('p99_ms')}x, "
+                     f"p99 of all requests {after_over_before('p99_all_ms')}x, "
+                     f"CPU {after_over_before('cpu_total_us')}x; base CPU / floor "
+                     f"{number(ratio(med('base', 'cpu_total_us'), med('floor', 'cpu_total_us')), 2)}"
+                     "x")
+        lines.append("  base per service, us per payment: " + ", ".join(
+            f"{service} {number(med_service(service, 'base'), 1)}" for service in SERVICES))
     return "\n".join(lines)
 
 
