@@ -61,10 +61,9 @@ PATH=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PAT
 check "compose rules" python3 .ci/compose_rules.py
 check "compose rules self-test" python3 .ci/compose_rules.py --self-test
 if command -v shellcheck >/dev/null; then
-  check "shellcheck" shellcheck -x run-tests.sh perf/lib/stack.sh perf/lib/docker_stack.sh \
-    perf/lib/timeline.sh perf/docker/engine.sh perf/docker/images.sh perf/bench.sh \
-    perf/profile.sh perf/faults.sh perf/aof-cost.sh perf/lib/install.sh perf/lib/lock.sh \
-    perf/lib/options.sh test.sh .ci/run .ci/smoke.sh
+  # Every shell script of the test bed: perf/*.sh, perf/lib/*.sh, perf/docker/*.sh and the rest.
+  check "shellcheck" shellcheck -x run-tests.sh test.sh .ci/run .ci/smoke.sh perf/*.sh \
+    perf/lib/*.sh perf/docker/*.sh
 else
   echo "--- shellcheck not installed: skipped"
 fi
