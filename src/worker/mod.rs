@@ -109,6 +109,23 @@ fn take_pause_ms(plan: Plan, taken: usize, requested: usize) -> u64 {
     }
 }
 
+/// Payments the token bucket must hold before the next take (or the whole batch, if smaller).
+/// While a backlog drains at `WORKER_TAKE_RATE_MAX`, the bucket is emptied by every take: waiting
+/// for one token would make the takes 2 or 3 payments each, 500 Lua calls a second at 1500/s, and
+/// waiting for 25 makes them 25 each, 60 calls a second, at the same rate. Below the rate the
+/// bucket refills faster than the takes empty it, so this never waits.
+const TAKE_TOKENS_MIN: usize = 25;
+
+/// How long the dispatcher waits for the bucket to go from `tokens` to `tokens_min` at `rate`
+/// tokens a second (ms, rounded up, at least 1).
+fn refill_wait_ms(tokens: f64, tokens_min: f64, rate: u32) -> u64 {
+    assert!(rate > 0, "the take rate is positive");
+    assert!(tokens < tokens_min, "only a short bucket waits");
+    let missing = tokens_min - tokens;
+    // Finite and positive: the cast saturates anyway.
+    ((missing * 1000.0 / f64::from(rate)).ceil() as u64).max(1)
+}
+
 /// Pause when the in-flight bound is reached, before looking for room again (ms).
 const FULL_POLL_MS: u64 = 2;
 
@@ -256,13 +273,15 @@ async fn dispatch(
     let mut error_backoff = Backoff::new(1, 2, RETRY_BACKOFF_MS_MAX);
     // Tokens are payments; the bucket holds at most one batch, refilled at take_rate_max per second.
     let mut tokens = take_batch_max as f64;
+    let tokens_min = take_batch_max.min(TAKE_TOKENS_MIN) as f64;
     let mut refilled_at = std::time::Instant::now();
     loop {
         let elapsed_s = refilled_at.elapsed().as_secs_f64();
         refilled_at = std::time::Instant::now();
         tokens = (tokens + elapsed_s * f64::from(take_rate_max)).min(take_batch_max as f64);
-        if tokens < 1.0 {
-            monoio::time::sleep(Duration::from_millis(FULL_POLL_MS)).await;
+        if tokens < tokens_min {
+            let wait_ms = refill_wait_ms(tokens, tokens_min, take_rate_max);
+            monoio::time::sleep(Duration::from_millis(wait_ms)).await;
             continue;
         }
         let unsettled = context.inflight.get() + context.recorder.unsettled();
@@ -544,6 +563,26 @@ mod tests {
             assert_eq!(pauses[0], TAKE_PAUSE_MS_MAX, "{requested}: empty");
             assert_eq!(pauses[requested], 0, "{requested}: full");
             assert!(pauses[..requested].iter().all(|pause| *pause > 0), "{requested}: short");
+        }
+    }
+
+    #[test]
+    fn a_short_bucket_waits_for_a_batch_worth_taking() {
+        // (tokens, tokens wanted, rate per second, wait ms)
+        let cases: [(f64, f64, u32, u64); 6] = [
+            (0.0, 25.0, 1500, 17), // a drain at the default rate: 25 every 16.7 ms
+            (24.5, 25.0, 1500, 1), // never less than 1 ms
+            (10.0, 25.0, 1500, 10),
+            (0.0, 25.0, 100, 250),
+            (0.0, 1.0, 1500, 1), // a batch of one
+            (0.5, 25.0, 1000, 25),
+        ];
+        for (tokens, tokens_min, rate, wait_ms) in cases {
+            assert_eq!(
+                refill_wait_ms(tokens, tokens_min, rate),
+                wait_ms,
+                "{tokens} of {tokens_min}"
+            );
         }
     }
 
