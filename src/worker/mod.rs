@@ -7,7 +7,8 @@
 //!    plan; if it names a processor, take a batch from the queue with [`Store::take`] (all
 //!    payments, or only those that have waited out the hold), which stamps each payment with that
 //!    processor and `requestedAt = now` atomically, and start one [`settle`] task per payment. If
-//!    it holds, the payments wait in Redis.
+//!    it holds, the payments wait in Redis. A take that came back short is followed by a pause
+//!    (`take_pause_ms`), so that each take, a Lua call of fixed cost, carries more payments.
 //! 3. **Settle** (per payment): attempt, then record on `200`/`422`, re-route with a fresh stamp
 //!    after a definite refusal, or resolve on the same processor after an ambiguous attempt.
 //!
