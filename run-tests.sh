@@ -214,6 +214,7 @@ k6_common_arguments() {
 # The load itself: our profile script, or an unmodified external script from its directory.
 run_load() {
   local status=0 schedule=
+  redis_stats reset
   timeline_start "$RESULTS_DIR"
   if [[ -n $SCRIPT ]]; then
     K6_ARGUMENTS=(-e "TOKEN=$RUN_TOKEN" -e "PARTICIPANT=$PARTICIPANT")
@@ -242,6 +243,7 @@ run_load() {
     fi
   fi
   timeline_stop
+  redis_stats dump
   # The score table ends with the picture's path. An external script has no schedule file: the
   # picture takes its stages from the k6 output.
   [[ -n $SCRIPT ]] || schedule=$(effective_schedule)
@@ -249,6 +251,20 @@ run_load() {
     "http://127.0.0.1:$STACK_FALLBACK_PORT" "$RUN_TOKEN" "$schedule" "$DURATION" || true
   ((status == 0)) || log "k6 exited with status $status (see $RESULTS_DIR/k6.log)"
   return "$status"
+}
+
+# Redis's INFO commandstats over the load alone: reset just before k6 starts, written to
+# commandstats.txt as soon as it ends (calls and µs per command; divide by the payments). Skipped
+# when the run has no Redis socket to read.
+redis_stats() { # reset | dump
+  [[ -n ${TIMELINE_REDIS_SOCKET:-} ]] && command -v redis-cli >/dev/null || return 0
+  case $1 in
+    reset) redis-cli -s "$TIMELINE_REDIS_SOCKET" CONFIG RESETSTAT >/dev/null 2>&1 || true ;;
+    dump)
+      redis-cli -s "$TIMELINE_REDIS_SOCKET" INFO commandstats >"$RESULTS_DIR/commandstats.txt" \
+        2>/dev/null || log "could not read Redis's commandstats"
+      ;;
+  esac
 }
 
 # The score table of an external script's run, from the official results JSON it wrote.

@@ -1,4 +1,5 @@
-//! Tests of the RESP2 reply framing, `rinha::redis::reply`, and of its pair, `encode_command`.
+//! Tests of the RESP2 reply framing, `rinha::redis::reply`, and of its pair, `encode_command`
+//! (whose exact bytes are tested in `tests/redis_command.rs`).
 //!
 //! # Method
 //! - *Table:* the `cases!` macro makes one named `#[test]` per input. A valid reply must report
@@ -336,34 +337,6 @@ fn pipelined_two_replies_and_half_a_third() {
     assert_eq!(value_of(&two), Value::Simple(b"OK".to_vec()));
     assert_eq!(take_reply(&mut buffer), Ok(None));
     assert_eq!(&buffer[..], third, "the half reply stays for the next read");
-}
-
-#[test]
-fn encode_command_matches_the_resp_specification() {
-    // The encoding of `SET k v` given in the RESP specification.
-    let mut out = Vec::new();
-    encode_command(&mut out, &[b"SET", b"k", b"v"]);
-    assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
-}
-
-#[test]
-fn encode_command_appends() {
-    let mut out = b"prefix".to_vec();
-    encode_command(&mut out, &[b"PING"]);
-    assert_eq!(out, b"prefix*1\r\n$4\r\nPING\r\n");
-}
-
-#[test]
-#[should_panic]
-fn encode_command_refuses_no_arguments() {
-    encode_command(&mut Vec::new(), &[]);
-}
-
-#[test]
-#[should_panic]
-fn encode_command_refuses_too_many_arguments() {
-    let arguments = vec![&b"x"[..]; ARGUMENTS_MAX + 1];
-    encode_command(&mut Vec::new(), &arguments);
 }
 
 fn leaf_frame() -> impl Strategy<Value = Frame> {

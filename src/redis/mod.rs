@@ -3,14 +3,14 @@
 //! # Key components
 //! - [`reply`]: a bounded check of reply bytes (depth, lengths, syntax), then framing by
 //!   `redis-protocol` into owned [`Reply`] frames that share the read buffer's memory.
-//! - [`command`]: command encoding, through `redis-protocol`'s frame encoder.
+//! - [`command`]: command encoding, by hand (an array of bulk strings, lengths through `itoa`).
 //! - `connection`: one connection per thread, shared by every task of that thread; commands from
 //!   concurrent tasks are pipelined and flushed together in one write, replies are matched to
 //!   callers in order.
 //!
 //! # Dependency rules
-//! [`crate::net`] for sockets; monoio, local-sync, bytes, redis-protocol and std. Nothing here
-//! knows about payments.
+//! [`crate::net`] for sockets; monoio, local-sync, bytes, itoa, redis-protocol and std. Nothing
+//! here knows about payments.
 
 pub mod command;
 pub(crate) mod connection;

@@ -3,11 +3,12 @@
 //! # Flow (per thread)
 //! 1. **Recover**: every payment left in this thread's processing hash by a previous run is
 //!    resumed as *ambiguous* on the processor and `requestedAt` it was stamped with.
-//! 2. **Dispatch**: while in-flight payments are under the bound, ask the [`router::Router`] for a
+//! 2. **Dispatch**: while in-flight payments are under the bound, ask the `router::Router` for a
 //!    plan; if it names a processor, take a batch from the queue with [`Store::take`] (all
 //!    payments, or only those that have waited out the hold), which stamps each payment with that
-//!    processor and `requestedAt = now` atomically, and start one [`settle`] task per payment. If
-//!    it holds, the payments wait in Redis.
+//!    processor and `requestedAt = now` atomically, and start one `settle` task per payment. If
+//!    it holds, the payments wait in Redis. A take that came back short is followed by a pause
+//!    (`take_pause_ms`), so that each take, a Lua call of fixed cost, carries more payments.
 //! 3. **Settle** (per payment): attempt, then record on `200`/`422`, re-route with a fresh stamp
 //!    after a definite refusal, or resolve on the same processor after an ambiguous attempt.
 //!
@@ -67,11 +68,88 @@ pub struct WorkerSettings {
     pub(crate) router: RouterSettings,
 }
 
-/// Pause after a take that emptied the queue, before asking again (ms). It adds at most this to
-/// a payment's time in the queue, which nothing scores (its `requestedAt` is stamped when it is
-/// taken), and it keeps an idle worker at 100 cheap calls per second: each poll is a Lua call that
-/// costs Redis, whose CPU share is the smallest in the stack, tens of microseconds.
+/// Pause after a take that came back short under a plan that holds some payments back (a cutoff
+/// or a probe), before asking again (ms). Such a take stops at a payment that may not go yet, not
+/// at the end of the queue, and the hold (`HOLD_MAX_MS`, at most 800 ms) is counted to the
+/// millisecond from acceptance: this pause is added to every held payment's wait, so it stays
+/// short.
 const IDLE_POLL_MS: u64 = 10;
+
+/// Longest pause after a take that came back short under a plan that sends every payment (ms):
+/// after an empty take, and in proportion to the part of the batch that was missing after a
+/// partial one (see [`take_pause_ms`]). Every take is a Lua call whose fixed cost is tens of
+/// microseconds of Redis CPU whatever it carries, so at the contest's rates a longer pause means
+/// fewer and fuller calls: at 300 payments/s the takes settle near 10 payments and a 36 ms pause,
+/// against about 4 and 10 ms with a fixed 10 ms pause; an idle worker asks 25 times a second
+/// instead of 100. The pause is only added to a payment's time in the queue, which nothing scores
+/// (its `requestedAt` is stamped when it is taken), and to how late the last payments of the
+/// test are paid: 40 ms of the second that the load test waits after its last payment, which is
+/// why a slow processor does not get it (see [`TAKE_PAUSE_LATENCY_MAX_MS`]).
+const TAKE_PAUSE_MS_MAX: u64 = 40;
+
+/// The slowest expected response time (ms) for which a take to that processor pauses up to
+/// [`TAKE_PAUSE_MS_MAX`]; a slower one pauses [`SLOW_TAKE_PAUSE_MS`]. The load test reads the
+/// processors' books about 1 s after its last payment (1005 ms in our runs: every user sleeps 1 s
+/// after each), so a payment accepted at the very end must be taken, paid and answered within
+/// that second. With the final profile's 1000 ms delay that leaves about 5 ms: the 40 ms pause
+/// left 18 of 18,356 payments unpaid at the end of a 60 s run (`./run-tests.sh --final --duration
+/// 60`, lag 18), a 10 ms pause 5 in another, and the build before the long pause, which paused
+/// 10 ms, 12 in one of two. At 500 ms or less, 40 ms is far inside the second.
+const TAKE_PAUSE_LATENCY_MAX_MS: f64 = 500.0;
+
+/// Pause after a short take to a processor slower than [`TAKE_PAUSE_LATENCY_MAX_MS`] (ms): short,
+/// because such a processor leaves the last payments of a test only a few milliseconds. It costs
+/// more takes while a processor is slow, a few hundred a second at the contest's rates, each one
+/// a few tens of microseconds of Redis CPU.
+const SLOW_TAKE_PAUSE_MS: u64 = 2;
+const _: () = assert!(SLOW_TAKE_PAUSE_MS < IDLE_POLL_MS);
+const _: () = assert!(IDLE_POLL_MS < TAKE_PAUSE_MS_MAX);
+
+/// How long the dispatcher pauses after a take under `plan` that asked for `requested` payments
+/// and got `taken` (ms), when the plan's processor is expected to answer in
+/// `expected_latency_ms`.
+///
+/// A full take means more are waiting: no pause. A short one under [`Plan::Send`] drained the
+/// queue, and the pause grows with the part of the batch that was missing, so that the next take
+/// finds about as many as the rate brings in that time, up to [`TAKE_PAUSE_MS_MAX`], if the
+/// processor is fast ([`TAKE_PAUSE_LATENCY_MAX_MS`]), and [`SLOW_TAKE_PAUSE_MS`] to a slower one;
+/// a short one under a cutoff or a probe waits [`IDLE_POLL_MS`], and [`Plan::Hold`]
+/// [`HOLD_POLL_MS`].
+fn take_pause_ms(plan: Plan, taken: usize, requested: usize, expected_latency_ms: f64) -> u64 {
+    if let Plan::Hold = plan {
+        return HOLD_POLL_MS;
+    }
+    assert!(requested > 0, "a take asks for at least one payment");
+    assert!(taken <= requested, "a take gets at most what it asked for");
+    if taken == requested {
+        return 0;
+    }
+    match plan {
+        Plan::Send(_) if expected_latency_ms <= TAKE_PAUSE_LATENCY_MAX_MS => {
+            let missing = (requested - taken) as u64;
+            (TAKE_PAUSE_MS_MAX * missing).div_ceil(requested as u64)
+        }
+        Plan::Send(_) => SLOW_TAKE_PAUSE_MS,
+        Plan::SendAcceptedBy(..) | Plan::Probe(_) | Plan::Hold => IDLE_POLL_MS,
+    }
+}
+
+/// Payments the token bucket must hold before the next take (or the whole batch, if smaller).
+/// While a backlog drains at `WORKER_TAKE_RATE_MAX`, the bucket is emptied by every take: waiting
+/// for one token would make the takes 2 or 3 payments each, 500 Lua calls a second at 1500/s, and
+/// waiting for 25 makes them 25 each, 60 calls a second, at the same rate. Below the rate the
+/// bucket refills faster than the takes empty it, so this never waits.
+const TAKE_TOKENS_MIN: usize = 25;
+
+/// How long the dispatcher waits for the bucket to go from `tokens` to `tokens_min` at `rate`
+/// tokens a second (ms, rounded up, at least 1).
+fn refill_wait_ms(tokens: f64, tokens_min: f64, rate: u32) -> u64 {
+    assert!(rate > 0, "the take rate is positive");
+    assert!(tokens < tokens_min, "only a short bucket waits");
+    let missing = tokens_min - tokens;
+    // Finite and positive: the cast saturates anyway.
+    ((missing * 1000.0 / f64::from(rate)).ceil() as u64).max(1)
+}
 
 /// Pause when the in-flight bound is reached, before looking for room again (ms).
 const FULL_POLL_MS: u64 = 2;
@@ -220,13 +298,15 @@ async fn dispatch(
     let mut error_backoff = Backoff::new(1, 2, RETRY_BACKOFF_MS_MAX);
     // Tokens are payments; the bucket holds at most one batch, refilled at take_rate_max per second.
     let mut tokens = take_batch_max as f64;
+    let tokens_min = take_batch_max.min(TAKE_TOKENS_MIN) as f64;
     let mut refilled_at = std::time::Instant::now();
     loop {
         let elapsed_s = refilled_at.elapsed().as_secs_f64();
         refilled_at = std::time::Instant::now();
         tokens = (tokens + elapsed_s * f64::from(take_rate_max)).min(take_batch_max as f64);
-        if tokens < 1.0 {
-            monoio::time::sleep(Duration::from_millis(FULL_POLL_MS)).await;
+        if tokens < tokens_min {
+            let wait_ms = refill_wait_ms(tokens, tokens_min, take_rate_max);
+            monoio::time::sleep(Duration::from_millis(wait_ms)).await;
             continue;
         }
         let unsettled = context.inflight.get() + context.recorder.unsettled();
@@ -244,7 +324,7 @@ async fn dispatch(
             }
             Plan::Probe(processor) => (processor, None, 1),
             Plan::Hold => {
-                monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
+                monoio::time::sleep(Duration::from_millis(take_pause_ms(plan, 0, 0, 0.0))).await;
                 continue;
             }
         };
@@ -277,8 +357,10 @@ async fn dispatch(
         for taken in batch.drain(..) {
             start_settle(context, taken, None);
         }
-        if taken_count < count {
-            monoio::time::sleep(Duration::from_millis(IDLE_POLL_MS)).await;
+        let expected_ms = context.router.borrow().expected_latency_ms(processor, now_ms());
+        let pause_ms = take_pause_ms(plan, taken_count, count, expected_ms);
+        if pause_ms > 0 {
+            monoio::time::sleep(Duration::from_millis(pause_ms)).await;
         }
     }
 }
@@ -466,6 +548,97 @@ mod tests {
     use super::*;
     use crate::payment::Processor;
     use router::{Health, HealthReport};
+
+    #[test]
+    fn the_pause_after_a_take_follows_the_plan_and_how_full_the_take_came_back() {
+        let send = Plan::Send(Processor::Default);
+        let cutoff = Plan::SendAcceptedBy(Processor::Fallback, 1_000);
+        let probe = Plan::Probe(Processor::Default);
+        // (plan, taken, requested, pause ms), to a processor answering in 100 ms
+        let cases: [(Plan, usize, usize, u64); 13] = [
+            (send, 100, 100, 0),               // full: more are waiting
+            (send, 0, 100, TAKE_PAUSE_MS_MAX), // the queue was empty
+            (send, 50, 100, TAKE_PAUSE_MS_MAX / 2),
+            (send, 10, 100, 36), // 300/s settles here
+            (send, 99, 100, 1),  // rounded up: never 0 when short
+            (send, 3, 3, 0),     // a take cut by the rate or the room, full
+            (send, 0, 3, TAKE_PAUSE_MS_MAX),
+            (cutoff, 100, 100, 0),
+            (cutoff, 5, 100, IDLE_POLL_MS), // held payments wait at most 10 ms more
+            (cutoff, 0, 100, IDLE_POLL_MS),
+            (probe, 1, 1, 0),
+            (probe, 0, 1, IDLE_POLL_MS),
+            (Plan::Hold, 0, 0, HOLD_POLL_MS),
+        ];
+        for (plan, taken, requested, pause_ms) in cases {
+            assert_eq!(
+                take_pause_ms(plan, taken, requested, 100.0),
+                pause_ms,
+                "{plan:?} {taken}/{requested}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_slow_processor_keeps_the_short_pause_so_the_last_payments_are_paid_in_time() {
+        let send = Plan::Send(Processor::Default);
+        // (expected response time ms, taken, requested, pause ms)
+        let cases: [(f64, usize, usize, u64); 7] = [
+            (0.0, 0, 100, TAKE_PAUSE_MS_MAX),
+            (TAKE_PAUSE_LATENCY_MAX_MS, 0, 100, TAKE_PAUSE_MS_MAX), // at the bound: fast
+            (TAKE_PAUSE_LATENCY_MAX_MS + 1.0, 0, 100, SLOW_TAKE_PAUSE_MS),
+            (1000.0, 0, 100, SLOW_TAKE_PAUSE_MS), // the final's 30-60 s phase
+            (1000.0, 99, 100, SLOW_TAKE_PAUSE_MS),
+            (1000.0, 100, 100, 0), // full: still no pause
+            (f64::INFINITY, 0, 100, SLOW_TAKE_PAUSE_MS),
+        ];
+        for (expected_ms, taken, requested, pause_ms) in cases {
+            assert_eq!(
+                take_pause_ms(send, taken, requested, expected_ms),
+                pause_ms,
+                "{expected_ms} ms, {taken}/{requested}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fuller_take_never_pauses_longer() {
+        let send = Plan::Send(Processor::Default);
+        for requested in 1..=100 {
+            let pauses: Vec<u64> =
+                (0..=requested).map(|taken| take_pause_ms(send, taken, requested, 0.0)).collect();
+            assert!(pauses.windows(2).all(|pair| pair[0] >= pair[1]), "{requested}: {pauses:?}");
+            assert_eq!(pauses[0], TAKE_PAUSE_MS_MAX, "{requested}: empty");
+            assert_eq!(pauses[requested], 0, "{requested}: full");
+            assert!(pauses[..requested].iter().all(|pause| *pause > 0), "{requested}: short");
+        }
+    }
+
+    #[test]
+    fn a_short_bucket_waits_for_a_batch_worth_taking() {
+        // (tokens, tokens wanted, rate per second, wait ms)
+        let cases: [(f64, f64, u32, u64); 6] = [
+            (0.0, 25.0, 1500, 17), // a drain at the default rate: 25 every 16.7 ms
+            (24.5, 25.0, 1500, 1), // never less than 1 ms
+            (10.0, 25.0, 1500, 10),
+            (0.0, 25.0, 100, 250),
+            (0.0, 1.0, 1500, 1), // a batch of one
+            (0.5, 25.0, 1000, 25),
+        ];
+        for (tokens, tokens_min, rate, wait_ms) in cases {
+            assert_eq!(
+                refill_wait_ms(tokens, tokens_min, rate),
+                wait_ms,
+                "{tokens} of {tokens_min}"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "at most what it asked for")]
+    fn a_take_that_got_more_than_it_asked_for_is_a_bug() {
+        take_pause_ms(Plan::Send(Processor::Default), 2, 1, 0.0);
+    }
 
     #[test]
     fn early_lookups_wait_until_the_attempt_is_overdue() {

@@ -2,11 +2,14 @@
 //!
 //! Settle tasks hand every payment a processor has (answered `200` or `422`) to the thread's
 //! [`Recorder`] and end. One recorder task writes them to the ledger with one script call per batch
-//! of at most [`RECORD_BATCH_MAX`], as soon as the previous call has returned: under load a batch
-//! forms while the previous one is in flight, with no timer, so a payment is recorded within about
-//! one Redis round trip of its answer (the consistency audit allows 1.5 s). Batching matters
-//! because Redis is shared with the API's hot path: a batch pays for one command parse, one Lua
-//! call and one reply instead of one per payment.
+//! of at most [`RECORD_BATCH_MAX`]. It writes a batch once its oldest payment has waited
+//! [`RECORD_LINGER_MS`], or as soon as the batch is full, and after the previous call has returned.
+//! Batching matters because Redis is shared with the API's hot path: a batch pays for one command
+//! parse, one Lua call and one reply instead of one per payment, and the call is most of the cost.
+//! The linger gathers the answers to one take, which arrive within a few milliseconds of each
+//! other, into one call; it adds at most 5 ms to the time between a processor's answer and our
+//! ledger, against the 250 ms of slack that the router leaves inside the audit's 1.5 s (DESIGN.md
+//! §4).
 //!
 //! A payment handed to the recorder is still in the processing hash until its batch is written, so
 //! a crash before that loses nothing: recovery finds it and the processor answers `422` again.
@@ -17,7 +20,7 @@ use std::{
     future::poll_fn,
     rc::Rc,
     task::{Poll, Waker},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use super::retry_until_stored;
@@ -31,6 +34,10 @@ use crate::{
 
 /// Payments per script call at most: bounds how long one call holds Redis (about 20 µs each).
 pub(crate) const RECORD_BATCH_MAX: usize = 100;
+
+/// How long the oldest queued payment waits for others to share its script call, unless the batch
+/// fills first (ms).
+pub(crate) const RECORD_LINGER_MS: u64 = 5;
 
 /// Longest pause between retries of a failed batch (ms), and the longest wait for Redis to come
 /// back before that pause.
@@ -46,6 +53,10 @@ const RETRY_BOUND: Duration = Duration::from_millis(RETRY_BACKOFF_MS_MAX);
 #[derive(Default)]
 pub(crate) struct Recorder {
     queue: RefCell<VecDeque<TakenPayment>>,
+    /// When the oldest queued payment was queued; `None` while the queue is empty. After a drain
+    /// that leaves payments behind it is kept: they are younger, and writing them at once is the
+    /// right thing for a queue that outgrew a batch.
+    oldest_queued_at: Cell<Option<Instant>>,
     /// Payments queued or in the batch being written.
     unsettled: Cell<usize>,
     waker: RefCell<Option<Waker>>,
@@ -54,7 +65,11 @@ pub(crate) struct Recorder {
 impl Recorder {
     /// Queues a payment for recording.
     pub(crate) fn push(&self, taken: TakenPayment) {
-        self.queue.borrow_mut().push_back(taken);
+        let mut queue = self.queue.borrow_mut();
+        if queue.is_empty() {
+            self.oldest_queued_at.set(Some(Instant::now()));
+        }
+        queue.push_back(taken);
         self.unsettled.set(self.unsettled.get() + 1);
         if let Some(waker) = self.waker.borrow_mut().take() {
             waker.wake();
@@ -65,6 +80,43 @@ impl Recorder {
     pub(crate) fn unsettled(&self) -> usize {
         self.unsettled.get()
     }
+
+    /// Waits until at least `count` payments are queued.
+    async fn queued(&self, count: usize) {
+        poll_fn(|context| {
+            if self.queue.borrow().len() >= count {
+                return Poll::Ready(());
+            }
+            *self.waker.borrow_mut() = Some(context.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// Moves the oldest payments, at most a batch, into `batch` as record entries.
+    fn drain_into(&self, batch: &mut Vec<u8>) -> usize {
+        let mut queue = self.queue.borrow_mut();
+        let count = queue.len().min(RECORD_BATCH_MAX);
+        batch.clear();
+        for taken in queue.drain(..count) {
+            push_record_entry(batch, &taken);
+        }
+        if queue.is_empty() {
+            self.oldest_queued_at.set(None);
+        }
+        count
+    }
+}
+
+/// How much longer a batch of `queued` payments, the oldest queued `oldest_age` ago, waits for
+/// more before it is written: until the oldest has waited [`RECORD_LINGER_MS`], and not at all
+/// once the batch is full.
+fn linger(queued: usize, oldest_age: Duration) -> Duration {
+    assert!(queued > 0, "only a queue with payments lingers");
+    if queued >= RECORD_BATCH_MAX {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(RECORD_LINGER_MS).saturating_sub(oldest_age)
 }
 
 /// Writes queued payments forever, one batch at a time, retrying a failed batch until Redis takes
@@ -72,20 +124,17 @@ impl Recorder {
 pub(crate) async fn run(recorder: Rc<Recorder>, store: Store, processing: ProcessingKeys) {
     let mut batch = Vec::with_capacity(RECORD_BATCH_MAX * RECORD_ENTRY_BYTES_MAX);
     loop {
-        let count = poll_fn(|context| {
-            let mut queue = recorder.queue.borrow_mut();
-            if queue.is_empty() {
-                *recorder.waker.borrow_mut() = Some(context.waker().clone());
-                return Poll::Pending;
+        recorder.queued(1).await;
+        let oldest_age = recorder.oldest_queued_at.get().map_or(Duration::ZERO, |at| at.elapsed());
+        let wait = linger(recorder.queue.borrow().len(), oldest_age);
+        if !wait.is_zero() {
+            monoio::select! {
+                () = monoio::time::sleep(wait) => {}
+                () = recorder.queued(RECORD_BATCH_MAX) => {}
             }
-            batch.clear();
-            let count = queue.len().min(RECORD_BATCH_MAX);
-            for taken in queue.drain(..count) {
-                push_record_entry(&mut batch, &taken);
-            }
-            Poll::Ready(count)
-        })
-        .await;
+        }
+        let count = recorder.drain_into(&mut batch);
+        assert!(count > 0, "the queue only shrinks here");
         // After a lost connection (Redis restarting) the batch is written again as soon as Redis
         // is back, because these payments are already in the processors' books and the audit
         // allows 1.5 s.
@@ -94,5 +143,77 @@ pub(crate) async fn run(recorder: Rc<Recorder>, store: Store, processing: Proces
         retry_until_stored(&store, RETRY_BACKOFF, RETRY_BOUND, &operation, record).await;
         assert!(recorder.unsettled.get() >= count);
         recorder.unsettled.set(recorder.unsettled.get() - count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payment::{CorrelationId, PaymentRequest, Processor};
+
+    fn taken(index: usize) -> TakenPayment {
+        let id = format!("00000000-0000-4000-8000-{index:012}");
+        TakenPayment {
+            payment: PaymentRequest {
+                correlation_id: CorrelationId::parse(id.as_bytes()).unwrap(),
+                amount_cents: 1990,
+            },
+            processor: Processor::Default,
+            requested_at_ms: 1_764_590_000_000,
+            accepted_at_ms: 1_764_590_000_000,
+        }
+    }
+
+    #[test]
+    fn a_drain_takes_the_oldest_batch_and_keeps_the_oldest_instant_while_payments_are_left() {
+        let recorder = Recorder::default();
+        assert_eq!(recorder.oldest_queued_at.get(), None);
+        recorder.push(taken(0));
+        let first = recorder.oldest_queued_at.get().expect("set by the first push");
+        for index in 1..RECORD_BATCH_MAX + 20 {
+            recorder.push(taken(index));
+        }
+        assert_eq!(recorder.oldest_queued_at.get(), Some(first), "later pushes keep it");
+        assert_eq!(recorder.unsettled(), RECORD_BATCH_MAX + 20);
+
+        let mut batch = Vec::new();
+        assert_eq!(recorder.drain_into(&mut batch), RECORD_BATCH_MAX);
+        let mut expected = Vec::new();
+        for index in 0..RECORD_BATCH_MAX {
+            push_record_entry(&mut expected, &taken(index));
+        }
+        assert_eq!(batch, expected, "the oldest, in order");
+        assert_eq!(recorder.oldest_queued_at.get(), Some(first), "20 left: written at once");
+
+        assert_eq!(recorder.drain_into(&mut batch), 20);
+        assert_eq!(recorder.oldest_queued_at.get(), None);
+        assert_eq!(recorder.unsettled(), RECORD_BATCH_MAX + 20, "until the write returns");
+    }
+
+    #[test]
+    fn a_batch_waits_until_its_oldest_payment_has_lingered_or_it_is_full() {
+        let ms = Duration::from_millis;
+        let linger_max = ms(RECORD_LINGER_MS);
+        // (queued, age of the oldest, wait before writing)
+        let cases: [(usize, Duration, Duration); 9] = [
+            (1, Duration::ZERO, linger_max), // a lone answer waits for its take's others
+            (1, ms(2), linger_max - ms(2)),  // counted from the oldest, not from now
+            (1, linger_max, Duration::ZERO),
+            (1, ms(1_000), Duration::ZERO), // left behind by a slow write: at once
+            (RECORD_BATCH_MAX - 1, Duration::ZERO, linger_max),
+            (RECORD_BATCH_MAX - 1, ms(1), linger_max - ms(1)),
+            (RECORD_BATCH_MAX, Duration::ZERO, Duration::ZERO), // full: no reason to wait
+            (RECORD_BATCH_MAX + 1, Duration::ZERO, Duration::ZERO),
+            (5 * RECORD_BATCH_MAX, ms(1), Duration::ZERO),
+        ];
+        for (queued, oldest_age, wait) in cases {
+            assert_eq!(linger(queued, oldest_age), wait, "{queued} queued, oldest {oldest_age:?}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "only a queue with payments lingers")]
+    fn an_empty_queue_does_not_linger() {
+        linger(0, Duration::ZERO);
     }
 }

@@ -188,7 +188,6 @@ impl Router {
 
     /// The response time to expect from `processor` now (ms): the smoothed observations (or the
     /// reported delay), or the latch's infinity after a slow answer.
-    #[cfg(test)]
     pub(crate) fn expected_latency_ms(&self, processor: Processor, now_ms: i64) -> f64 {
         self.states[processor.index()].latency().expected_ms(now_ms, self.settings.health_ttl_ms)
     }
