@@ -68,16 +68,7 @@ log() {
   printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
 }
 
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stack_stop
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stack_stop_on_exit
 
 k6_failed() { # name
   tail -n 20 "$OUT/$1.k6.log" >&2

@@ -27,51 +27,24 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
 
-RATES="600 1200 1800 2400 3000"
-DURATION_S=60
-# Enough idle connections that the schedule never waits for an answer (rate x p99 << this).
-CONNECTIONS=128
-THREADS=1
-DRAIN_S=60
-INSTALL=1
-BUILD=1
-FLOOR=0
+# shellcheck source=perf/lib/options.sh
+source "$ROOT/perf/lib/options.sh"
 
-while (($# > 0)); do
-  case $1 in
-    --rates) RATES=${2:?}; shift ;;
-    --duration) DURATION_S=${2:?}; shift ;;
-    --connections) CONNECTIONS=${2:?}; shift ;;
-    --threads) THREADS=${2:?}; shift ;;
-    --drain) DRAIN_S=${2:?}; shift ;;
-    --floor) FLOOR=1 ;;
-    --no-install) INSTALL=0 ;;
-    --no-build) BUILD=0 ;;
-    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    *) echo "ceiling: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
+# Enough idle connections that the schedule never waits for an answer (rate x p99 << this).
+perf_options ceiling '--rates=RATES:counts:600 1200 1800 2400 3000' \
+  --duration=DURATION_S:count:60 --connections=CONNECTIONS:count:128 \
+  --threads=THREADS:count:1 --drain=DRAIN_S:count:60 --floor=FLOOR:flag:0 -- "$@"
 
 stack_lock ceiling
 OUT=$ROOT/results/ceiling-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
-export DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
+stack_fees preview
 
 log() {
   printf '[ceiling %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
 }
 
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stack_stop
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stack_stop_on_exit
 
 install_wrk() {
   command -v wrk >/dev/null && return

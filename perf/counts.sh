@@ -8,7 +8,8 @@
 # before and after a change. The payments of the window are those the backend recorded in it (at a
 # steady rate that is also what nginx and the APIs took).
 #
-# Usage: perf/counts.sh [--rate N] [--duration S] [--window S] [--no-trace] [--no-build]
+# Usage: perf/counts.sh [--rate N] [--duration S] [--window S] [--connections N] [--no-trace]
+#                       [--no-install] [--no-build]
 # Output: results/counts-<UTC timestamp>/ (counts.txt, perf stat and perf trace outputs).
 set -euo pipefail
 
@@ -16,52 +17,30 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
 
-RATE=600
-DURATION_S=30
-WINDOW_S=10
+# shellcheck source=perf/lib/options.sh
+source "$ROOT/perf/lib/options.sh"
+
 WARMUP_S=5
-TRACE=1
-BUILD=1
-CONNECTIONS=64
 SERVICES=(redis nginx api1 api2 worker)
 TRACED_SERVICES=(redis nginx api1 api2 worker)
-
-while (($# > 0)); do
-  case $1 in
-    --rate) RATE=${2:?}; shift ;;
-    --duration) DURATION_S=${2:?}; shift ;;
-    --window) WINDOW_S=${2:?}; shift ;;
-    --no-trace) TRACE=0 ;;
-    --no-build) BUILD=0 ;;
-    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    *) echo "counts: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
+perf_options counts --rate=RATE:count:600 --duration=DURATION_S:count:30 \
+  --window=WINDOW_S:count:10 --connections=CONNECTIONS:count:64 --no-trace=NO_TRACE:flag:0 \
+  -- "$@"
+TRACE=$((1 - NO_TRACE))
 ((DURATION_S >= WARMUP_S + WINDOW_S + 2)) ||
   { echo "counts: --duration must be at least --window + $((WARMUP_S + 2)) s" >&2; exit 2; }
 
 stack_lock counts
 OUT=$ROOT/results/counts-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
-export DEFAULT_FEE=0.05 FALLBACK_FEE=0.15
-WRK_PID=
+stack_fees preview
+STACK_LOAD_PID=
 
 log() {
   printf '[counts %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
 }
 
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [[ -n $WRK_PID ]]; then kill -TERM "$WRK_PID" 2>/dev/null || true; fi
-  stack_stop
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stack_stop_on_exit
 
 backend_recorded() {
   curl -s --max-time 2 "$STACK_BACKEND_URL/payments-summary" |
@@ -86,7 +65,7 @@ log "load: wrk at $RATE payments/s for $DURATION_S s; window of $WINDOW_S s afte
 wrk -t 1 -c "$CONNECTIONS" -d "${DURATION_S}s" --timeout 2s -s "$ROOT/perf/wrk/payments.lua" \
   "$STACK_BACKEND_URL" -- "$RATE" "$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')" \
   >"$OUT/wrk.txt" 2>&1 &
-WRK_PID=$!
+STACK_LOAD_PID=$!
 sleep "$WARMUP_S"
 
 redis-cli -s "$redis" CONFIG RESETSTAT >/dev/null
@@ -108,8 +87,8 @@ for pid in "${watchers[@]}"; do wait "$pid" || log "a perf watcher exited with s
 recorded_after=$(backend_recorded)
 redis-cli -s "$redis" INFO commandstats >"$OUT/commandstats.txt"
 echo $((recorded_after - recorded_before)) >"$OUT/payments"
-wait "$WRK_PID" || log "wrk exited with status $?"
-WRK_PID=
+wait "$STACK_LOAD_PID" || log "wrk exited with status $?"
+STACK_LOAD_PID=
 tail -n 1 "$OUT/wrk.txt" >"$OUT/wrk.json"
 stack_usage_report "$OUT/resources.txt" >/dev/null
 python3 "$ROOT/perf/lib/counts_report.py" "$OUT" "$RATE" "$WINDOW_S" | tee "$OUT/counts.txt"

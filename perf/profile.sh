@@ -40,23 +40,13 @@ FLAMEGRAPH_DIR=${FLAMEGRAPH_DIR:-$ROOT/flamegraphs}
 OUT=$ROOT/results/profile-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT" "$FLAMEGRAPH_DIR"
 stack_fees preview
-K6_PID=
+STACK_LOAD_PID=
 
 log() {
   printf '[profile %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
 }
 
-# shellcheck disable=SC2317 # invoked by the EXIT trap
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [[ -n $K6_PID ]]; then kill -TERM "$K6_PID" 2>/dev/null || true; fi
-  stack_stop
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stack_stop_on_exit
 
 install_tools() {
   command -v perf >/dev/null || {
@@ -103,14 +93,14 @@ log "load: $RATE payments/s for $DURATION_S s; sampling ${PROFILED_SERVICES[*]} 
   -e DEFAULT_URL="http://127.0.0.1:$STACK_DEFAULT_PORT" \
     -e FALLBACK_URL="http://127.0.0.1:$STACK_FALLBACK_PORT" \
     -e PURGE=1 -e RESULTS_FILE="$OUT/load.json" rate.js) >"$OUT/k6.log" 2>&1 &
-K6_PID=$!
+STACK_LOAD_PID=$!
 sleep "$WARMUP_S"
 if [[ $CALL_GRAPH == fp ]]; then graph=(-g); else graph=(--call-graph "dwarf,16384"); fi
 (IFS=,; perf record -e cpu-clock -F "$FREQUENCY_HZ" "${graph[@]}" -p "${pids[*]}" \
   -o "$OUT/perf.data" -- sleep $((DURATION_S - WARMUP_S - 1))) >"$OUT/perf-record.log" 2>&1 ||
   { cat "$OUT/perf-record.log" >&2; exit 1; }
-wait "$K6_PID" || log "k6 exited with status $?"
-K6_PID=
+wait "$STACK_LOAD_PID" || log "k6 exited with status $?"
+STACK_LOAD_PID=
 tail -n 1 "$OUT/k6.log" >&2
 
 for index in "${!PROFILED_SERVICES[@]}"; do

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Command-line options of the measuring scripts (perf/bench.sh, perf/profile.sh, perf/aof-cost.sh),
-# parsed in one place.
+# Command-line options of the measuring scripts (perf/bench.sh, perf/profile.sh, perf/aof-cost.sh,
+# perf/ceiling.sh, perf/counts.sh), parsed in one place.
 #
 # Entry points:
 #   perf_options NAME SPEC... -- "$@"
 #       Every script has --no-install (INSTALL=0), --no-build (BUILD=0) and -h/--help (its header
 #       comment). Each SPEC adds an option with a value, `--option=VARIABLE:TYPE:DEFAULT`:
 #       VARIABLE is set to DEFAULT, then to the option's value if it is given. TYPE is `count` (a
-#       positive integer) or a list of the words allowed, `fp|dwarf`. An unknown option, a missing
-#       value or one of the wrong type exits 2 with a message naming NAME.
+#       positive integer), `counts` (positive integers separated by spaces, one argument), `flag`
+#       (no value: the option sets VARIABLE to 1) or a list of the words allowed, `fp|dwarf`. An
+#       unknown option, a missing value or one of the wrong type exits 2 with a message naming
+#       NAME.
 #   perf_usage SCRIPT
 #       Prints the script's header comment: every `#` line after the first, up to the first line
 #       that is not a comment.
@@ -26,6 +28,9 @@ perf_option_check() { # name option type value
   local name=$1 option=$2 type=$3 value=$4
   if [[ $type == count ]]; then
     [[ $value =~ ^[1-9][0-9]*$ ]] || perf_option_fail "$name" "$option needs a positive integer"
+  elif [[ $type == counts ]]; then
+    [[ $value =~ ^[1-9][0-9]*( [1-9][0-9]*)*$ ]] ||
+      perf_option_fail "$name" "$option needs positive integers separated by spaces"
   else
     [[ "|$type|" == *"|$value|"* ]] || perf_option_fail "$name" "$option needs one of $type"
   fi
@@ -57,10 +62,14 @@ perf_options() { # name spec... -- arguments...
         for spec in "${specs[@]}"; do
           IFS=: read -r option variable type <<<"$spec"
           [[ $1 == "$option" ]] || continue
+          matched=1
+          if [[ $type == flag ]]; then
+            printf -v "$variable" '%s' 1
+            break
+          fi
           (($# > 1)) || perf_option_fail "$name" "$option needs a value"
           perf_option_check "$name" "$option" "$type" "$2"
           printf -v "$variable" '%s' "$2"
-          matched=1
           shift
           break
         done

@@ -27,7 +27,8 @@
 #   stack_restarts SERVICE         how many times the supervisor restarted SERVICE
 #   stack_stop                     kill every process group, then every cgroup member; rmdir cgroups
 #   stack_stop_on_exit             traps that run stack_stop on any exit, Ctrl-C and TERM included,
-#                                  keeping the exit status (for a script with nothing else to stop)
+#                                  keeping the exit status; first they stop the load generator
+#                                  whose pid the script keeps in STACK_LOAD_PID, if any
 #
 # Supervision: every service of docker-compose.yml (not the simulators) runs under a small bash
 # supervisor, the native twin of the compose `restart:` policy. When the service exits for any
@@ -659,6 +660,7 @@ stack_stop_on_exit() {
 stack_exit_trap() {
   local status=$?
   trap - EXIT INT TERM
+  if [[ -n ${STACK_LOAD_PID:-} ]]; then kill -TERM "$STACK_LOAD_PID" 2>/dev/null || true; fi
   stack_stop
   exit "$status"
 }

@@ -15,7 +15,6 @@ Run: python3 -m unittest discover -s perf/lib/tests -v
 import os
 import subprocess
 import tempfile
-import time
 import unittest
 from pathlib import Path
 
@@ -162,17 +161,20 @@ class StackLock(unittest.TestCase):
                 self.assertNotIn("waiting", result.stderr)
 
     def test_held_by_another_run_is_waited_for(self):
-        holder = subprocess.Popen(["flock", self.lock, "sleep", "1.5"])
+        # The holder says when it has the lock; the script can only take it once the holder is
+        # gone, so the order is checked, not a duration.
+        holder = subprocess.Popen(["flock", self.lock, "sh", "-c", "echo held; sleep 1"],
+                                  stdout=subprocess.PIPE, text=True)
         try:
-            time.sleep(0.3)
-            started = time.monotonic()
+            self.assertEqual(holder.stdout.readline(), "held\n")
             result = self.run_script("bash", self.script)
-            waited = time.monotonic() - started
+            holder_gone = holder.poll() is not None
         finally:
             holder.wait()
+            holder.stdout.close()
         self.assertEqual(result.stdout, "taken\n", result.stderr)
         self.assertIn("waiting for", result.stderr)
-        self.assertGreater(waited, 0.8)
+        self.assertTrue(holder_gone, "the script took the lock while the holder had it")
 
 
 class Options(unittest.TestCase):
@@ -190,6 +192,20 @@ class Options(unittest.TestCase):
             self.parse("--rate 5 --call-graph dwarf --no-build --no-install").stdout,
             "5 dwarf 0 0\n",
         )
+
+    def test_flags_and_lists(self):
+        result = bash(
+            "perf_options t --floor=FLOOR:flag:0 '--rates=RATES:counts:600 1200' -- "
+            '--floor --rates "5 10 20"\n'
+            'echo "$FLOOR|$RATES"'
+        )
+        self.assertEqual(result.stdout, "1|5 10 20\n", result.stderr)
+        result = bash("perf_options t --floor=FLOOR:flag:0 '--rates=RATES:counts:600 1200' -- \n"
+                      'echo "$FLOOR|$RATES"')
+        self.assertEqual(result.stdout, "0|600 1200\n", result.stderr)
+        result = bash("perf_options t '--rates=RATES:counts:600' -- --rates '5 x'\n")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("t: --rates needs positive integers separated by spaces", result.stderr)
 
     def test_refusals(self):
         for arguments, message in (
