@@ -17,9 +17,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
-# shellcheck source=perf/lib/options.sh
-source "$ROOT/perf/lib/options.sh"
-
 SETTINGS=(off no everysec always)
 DRAIN_TRIES=60
 perf_options aof-cost --rounds=ROUNDS:count:2 --rate=RATE:count:600 \

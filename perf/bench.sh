@@ -30,9 +30,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
-# shellcheck source=perf/lib/options.sh
-source "$ROOT/perf/lib/options.sh"
-
 DRAIN_TRIES=30
 perf_options bench --rounds=ROUNDS:count:3 --rate=RATE:count:600 \
   --duration=DURATION_S:count:20 -- "$@"

@@ -27,9 +27,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
 
-# shellcheck source=perf/lib/options.sh
-source "$ROOT/perf/lib/options.sh"
-
 # Enough idle connections that the schedule never waits for an answer (rate x p99 << this).
 perf_options ceiling '--rates=RATES:counts:600 1200 1800 2400 3000' \
   --duration=DURATION_S:count:60 --connections=CONNECTIONS:count:128 \

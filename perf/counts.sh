@@ -17,9 +17,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
 
-# shellcheck source=perf/lib/options.sh
-source "$ROOT/perf/lib/options.sh"
-
 WARMUP_S=5
 SERVICES=(redis nginx api1 api2 worker)
 TRACED_SERVICES=(redis nginx api1 api2 worker)

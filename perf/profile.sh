@@ -23,9 +23,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=perf/lib/stack.sh
 source "$ROOT/perf/lib/stack.sh"
-# shellcheck source=perf/lib/options.sh
-source "$ROOT/perf/lib/options.sh"
-
 WARMUP_S=3
 perf_options profile --duration=DURATION_S:count:30 --rate=RATE:count:600 \
   --frequency=FREQUENCY_HZ:count:499 '--call-graph=CALL_GRAPH:fp|dwarf:fp' -- "$@"

@@ -66,11 +66,12 @@ def run_line(data):
             f"max {number(data.get('max_ms'))} ms")
 
 
-def read_cpu(out, name):
-    """Each service's CPU ns over the run, or {} if the run has no snapshots."""
+def read_cpu(directory, prefix=""):
+    """Each service's CPU ns between DIRECTORY/PREFIXcpu.before and PREFIXcpu.after (`service ns`
+    lines), or {} if the run has no snapshots. Shared with ceiling_report.py."""
     snapshots = []
     for when in ("before", "after"):
-        path = os.path.join(out, f"{name}.cpu.{when}")
+        path = os.path.join(directory, f"{prefix}cpu.{when}")
         if not os.path.exists(path):
             return {}
         with open(path) as file:
@@ -86,7 +87,7 @@ def read_run(out, kind, number_):
         data = json.load(file)
     data.setdefault("p99_all_ms", None)
     accepted = max(data["accepted"], 1)
-    cpu = read_cpu(out, name)
+    cpu = read_cpu(out, f"{name}.")
     data["cpu_us"] = {service: ns / 1000 / accepted for service, ns in cpu.items()}
     if kind == "floor":
         data["cpu_total_us"] = data["cpu_us"].get(FLOOR_SERVICE)

@@ -17,6 +17,8 @@ import os
 import re
 import sys
 
+from bench_report import read_cpu
+
 SERVICES = ("redis", "nginx", "api1", "api2", "worker")
 P99_LIMIT_MS = 5.0
 # Commands our Lua scripts call: Redis counts them apart *and* inside the EVALSHA that ran them,
@@ -47,19 +49,6 @@ def read_text(path):
 def accepted(wrk):
     """wrk counts non-2xx/3xx answers in status_errors; the rest of its requests were 202s."""
     return wrk["requests"] - wrk["status_errors"]
-
-
-def read_cpu(directory, prefix=""):
-    snapshots = []
-    for when in ("before", "after"):
-        path = os.path.join(directory, f"{prefix}cpu.{when}")
-        if not os.path.exists(path):
-            return {}
-        with open(path) as file:
-            snapshots.append({line.split()[0]: int(line.split()[1]) for line in file
-                              if line.strip()})
-    before, after = snapshots
-    return {name: after[name] - before.get(name, 0) for name in after}
 
 
 def commandstats(directory):

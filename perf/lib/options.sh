@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Command-line options of the measuring scripts (perf/bench.sh, perf/profile.sh, perf/aof-cost.sh,
 # perf/ceiling.sh, perf/counts.sh), parsed in one place.
+# Sourced by perf/lib/stack.sh, so a script that sources stack.sh has perf_options.
 #
 # Entry points:
 #   perf_options NAME SPEC... -- "$@"

@@ -44,6 +44,8 @@ STACK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$STACK_LIB_DIR/install.sh"
 # shellcheck source=perf/lib/lock.sh
 source "$STACK_LIB_DIR/lock.sh"
+# shellcheck source=perf/lib/options.sh
+source "$STACK_LIB_DIR/options.sh"
 
 # Cgroup v1 controllers used; cpu and cpuacct may be mounted apart (they are on this machine).
 STACK_CONTROLLERS=(cpu cpuacct memory)
