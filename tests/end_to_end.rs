@@ -21,13 +21,11 @@ fn stack(worker_environment: &[(&str, &str)]) -> Stack {
 #[test]
 fn payments_flow_to_default_when_it_is_healthy() {
     let stack = stack(&[]);
-    let ids = stack.pay_many(60);
-    stack.wait_recorded(60);
+    let ids = stack.pay_and_settle(60);
     let (default, fallback) = stack.api.summary("");
     assert_eq!(default, (60, 60 * 1990));
     assert_eq!(fallback, (0, 0));
-    stack.assert_books_agree("");
-    stack.assert_each_paid_once(&ids);
+    stack.assert_settled(&ids);
 }
 
 #[test]
@@ -35,15 +33,13 @@ fn a_failing_default_sends_payments_to_fallback() {
     // A short hold, so the payments do not wait the preview fees' 11.8 s for the default.
     let stack = stack(&[("HOLD_MAX_MS", "300")]);
     stack.default.set_failure(true);
-    let ids = stack.pay_many(40);
-    stack.wait_recorded(40);
+    let ids = stack.pay_and_settle(40);
     let (_, fallback) = stack.api.summary("");
     // The first attempts may reach default before the worker learns it is failing; every one of
     // those failed (nothing stored), so all 40 are paid by fallback.
     assert_eq!(fallback, (40, 40 * 1990));
     assert_eq!(stack.default.admin_summary(""), (0, 0));
-    stack.assert_books_agree("");
-    stack.assert_each_paid_once(&ids);
+    stack.assert_settled(&ids);
 }
 
 #[test]
@@ -63,8 +59,7 @@ fn a_default_that_recovers_within_the_hold_gets_the_payments() {
     stack.default.set_failure(false);
     stack.wait_recorded(25);
     assert_eq!(stack.api.summary("").0, (25, 25 * 1990), "all paid by the default");
-    stack.assert_books_agree("");
-    stack.assert_each_paid_once(&early);
+    stack.assert_settled(&early);
     stack.assert_each_paid_once(&ids);
 }
 
@@ -74,15 +69,13 @@ fn a_slow_default_is_not_used_and_the_fallback_takes_over() {
     let stack = stack(&[("HOLD_MAX_MS", "0")]);
     stack.default.set_delay(1600);
     // The worker learns the delay from its first payments: in flight too long, then slow answers.
-    let learning = stack.pay_many(5);
-    stack.wait_recorded(5);
+    let learning = stack.pay_and_settle(5);
     let ids = stack.pay_many(30);
     stack.wait_recorded(35);
     for id in &ids {
         assert!(stack.fallback.has_payment(id), "{id} was sent to the slow default");
     }
-    stack.assert_books_agree("");
-    stack.assert_each_paid_once(&learning);
+    stack.assert_settled(&learning);
     stack.assert_each_paid_once(&ids);
 }
 
@@ -98,8 +91,7 @@ fn both_failing_holds_payments_and_pays_them_once_one_recovers() {
     stack.assert_books_agree("");
     stack.default.set_failure(false);
     stack.wait_recorded(30);
-    stack.assert_books_agree("");
-    stack.assert_each_paid_once(&ids);
+    stack.assert_settled(&ids);
 }
 
 #[test]
@@ -116,8 +108,7 @@ fn a_repeated_correlation_id_is_accepted_and_paid_once() {
     let (default, fallback) = stack.api.summary("");
     assert_eq!(default.0 + fallback.0, 11);
     assert_eq!(default.1 + fallback.1, 1000 + 10 * 1990);
-    stack.assert_books_agree("");
-    stack.assert_each_paid_once(&others);
+    stack.assert_settled(&others);
     stack.assert_each_paid_once(&[id]);
 }
 
@@ -194,8 +185,7 @@ fn a_processor_slower_than_the_client_timeout_causes_no_double_payment() {
     // ambiguous and lands later. The worker must resolve each on the default, never pay twice.
     let stack = stack(&[("PROCESSOR_TIMEOUT_MS", "300"), ("AMBIGUOUS_SETTLE_MS", "5000")]);
     stack.default.set_delay(900);
-    let ids = stack.pay_many(25);
-    stack.wait_recorded(25);
+    let ids = stack.pay_and_settle(25);
     stack.default.set_delay(0);
     // Let any wrong second payment land before auditing.
     std::thread::sleep(std::time::Duration::from_millis(1500));

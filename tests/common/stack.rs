@@ -40,6 +40,21 @@ impl Stack {
             .collect()
     }
 
+    /// Posts `count` fresh payments to a stack that has recorded none yet, and waits (bounded)
+    /// until the backend has recorded them all; returns their ids.
+    pub fn pay_and_settle(&self, count: usize) -> Vec<String> {
+        let ids = self.pay_many(count);
+        self.wait_recorded(count as u64);
+        ids
+    }
+
+    /// The end state every test checks: the backend's books equal the processors' and each of
+    /// `ids` is held by exactly one processor.
+    pub fn assert_settled(&self, ids: &[String]) {
+        self.assert_books_agree("");
+        self.assert_each_paid_once(ids);
+    }
+
     /// Payments in the backend's summary, or `None` while it answers `503` (Redis reconnecting).
     pub fn recorded(&self) -> Option<u64> {
         let response = request(&self.api.address, "GET", "/payments-summary", &[], "").ok()?;
