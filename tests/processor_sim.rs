@@ -45,7 +45,7 @@ fn id(number: u64) -> String {
 }
 
 fn summary_text(client: &SimClient, from: Option<&str>, to: Option<&str>) -> String {
-    let response = client.summary_response(TOKEN, from, to).unwrap();
+    let response = client.summary_response(TOKEN, [from, to]).unwrap();
     assert_eq!(response.status, 200, "{}", response.text());
     response.text()
 }
@@ -77,7 +77,7 @@ fn payment_then_duplicate_gives_200_then_422() {
     let stored = client.get_payment(&id(1)).unwrap();
     assert_status(&stored, 200);
     assert!(stored.text().contains("\"amount\":19.90"), "{}", stored.text());
-    let summary = client.summary(TOKEN, None, None).unwrap();
+    let summary = client.summary(TOKEN, [None, None]).unwrap();
     assert_eq!((summary.total_requests, summary.total_amount_cents), (1, 1990));
 }
 
@@ -107,7 +107,7 @@ fn malformed_bodies_give_400() {
         assert_eq!(response.status, 400, "case {name}: {}", response.text());
     }
     // Nothing was stored by any of them, and the valid id is still free.
-    assert_eq!(client.summary(TOKEN, None, None).unwrap().total_requests, 0);
+    assert_eq!(client.summary(TOKEN, [None, None]).unwrap().total_requests, 0);
     let valid = client.post_payment(&valid_id, "1.00", "2025-07-15T12:34:56.000Z").unwrap();
     assert_status(&valid, 200);
 }
@@ -151,7 +151,7 @@ fn failure_switched_on_during_the_delay_applies() {
     assert_status(&client.set_failure(TOKEN, true).unwrap(), 200);
     let response = payer.join().unwrap().unwrap();
     assert_status(&response, 500);
-    assert_eq!(client.summary(TOKEN, None, None).unwrap().total_requests, 0);
+    assert_eq!(client.summary(TOKEN, [None, None]).unwrap().total_requests, 0);
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn limiter_queues_then_refuses_with_retry_after() {
     // The queued one waited for a permit, then for its own delay.
     elapsed.sort();
     assert!(elapsed[2] >= Duration::from_millis(2 * delay_ms), "{elapsed:?}");
-    let summary = client.summary(TOKEN, None, None).unwrap();
+    let summary = client.summary(TOKEN, [None, None]).unwrap();
     assert_eq!(summary.total_requests, 3);
     assert_status(&client.get_payment(&id(3)).unwrap(), 404);
 }
@@ -278,7 +278,7 @@ fn amounts_are_rounded_to_cents() {
     assert_status(&client.post_payment(&id(1), "10.004", "2025-07-15T12:34:56.000Z").unwrap(), 200);
     assert_status(&client.post_payment(&id(2), "10.006", "2025-07-15T12:34:56.000Z").unwrap(), 200);
     assert_status(&client.post_payment(&id(3), "20", "2025-07-15T12:34:56.000Z").unwrap(), 200);
-    let summary = client.summary(TOKEN, None, None).unwrap();
+    let summary = client.summary(TOKEN, [None, None]).unwrap();
     assert_eq!(summary.total_amount_cents, 1000 + 1001 + 2000);
 }
 
@@ -321,10 +321,10 @@ fn token_change_takes_effect() {
     let changed = client.set_token(TOKEN, "s3cret").unwrap();
     assert_status(&changed, 204);
     assert!(changed.body.is_empty());
-    assert_status(&client.summary_response(TOKEN, None, None).unwrap(), 401);
-    assert_status(&client.summary_response("s3cret", None, None).unwrap(), 200);
+    assert_status(&client.summary_response(TOKEN, [None, None]).unwrap(), 401);
+    assert_status(&client.summary_response("s3cret", [None, None]).unwrap(), 200);
     assert_status(&client.set_token("s3cret", "").unwrap(), 400);
-    assert_status(&client.summary_response("s3cret", None, None).unwrap(), 200);
+    assert_status(&client.summary_response("s3cret", [None, None]).unwrap(), 200);
 }
 
 #[test]
@@ -357,11 +357,11 @@ fn delay_and_failure_report_was_and_is() {
 fn purge_empties_the_books() {
     let client = default_simulator();
     post_three(&client, "2.50");
-    assert_eq!(client.summary(TOKEN, None, None).unwrap().total_requests, 3);
+    assert_eq!(client.summary(TOKEN, [None, None]).unwrap().total_requests, 3);
     let purged = client.purge(TOKEN).unwrap();
     assert_status(&purged, 200);
     assert_eq!(purged.text(), "{\"message\":\"All payments purged.\"}");
-    let summary = client.summary(TOKEN, None, None).unwrap();
+    let summary = client.summary(TOKEN, [None, None]).unwrap();
     assert_eq!((summary.total_requests, summary.total_amount_cents), (0, 0));
     assert_status(&client.get_payment(&id(0)).unwrap(), 404);
     // A purged id may be paid again.
@@ -380,7 +380,7 @@ fn summary_bounds_are_inclusive_to_the_microsecond() {
         assert_status(&client.post_payment(&id(number), amount, requested_at).unwrap(), 200);
     }
     let count = |from: Option<&str>, to: Option<&str>| {
-        let summary = client.summary(TOKEN, from, to).unwrap();
+        let summary = client.summary(TOKEN, [from, to]).unwrap();
         (summary.total_requests, summary.total_amount_cents)
     };
     let exact = Some("2025-07-15T12:34:56.123456Z");
@@ -402,9 +402,9 @@ fn summary_bounds_are_inclusive_to_the_microsecond() {
     // Percent-encoded colons are understood too.
     assert_eq!(count(Some("2025-07-15T12%3A34%3A56.123456Z"), None), (2, 11000));
     for bad in ["yesterday", "2025-07-15", "2025-07-15T12:34:56.123"] {
-        let response = client.summary_response(TOKEN, Some(bad), None).unwrap();
+        let response = client.summary_response(TOKEN, [Some(bad), None]).unwrap();
         assert_eq!(response.status, 400, "from={bad}");
-        let response = client.summary_response(TOKEN, None, Some(bad)).unwrap();
+        let response = client.summary_response(TOKEN, [None, Some(bad)]).unwrap();
         assert_eq!(response.status, 400, "to={bad}");
     }
 }
@@ -550,7 +550,7 @@ fn each_fault_mode_strikes_the_answer_after_the_payment_is_recorded() {
     // Back to normal: the health endpoint and lookups were never affected.
     assert_status(&client.set_fault(TOKEN, "none").unwrap(), 200);
     assert_status(&client.service_health().unwrap(), 200);
-    assert_eq!(client.summary(TOKEN, None, None).unwrap().total_requests, 5);
+    assert_eq!(client.summary(TOKEN, [None, None]).unwrap().total_requests, 5);
     // The ids of the recorded payments (1 to 5), for the fault suite.
     let ids = client.send("GET", "/admin/payment-ids", &[("X-Rinha-Token", TOKEN)], b"").unwrap();
     assert_status(&ids, 200);

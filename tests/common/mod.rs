@@ -217,7 +217,7 @@ impl Simulator {
             &[("SIM_LISTEN", format!("127.0.0.1:{port}")), ("SIM_FEE", fee.to_string())],
         );
         let client = SimClient::new(port);
-        wait_until("simulator up", || client.summary_response(TOKEN, None, None).is_ok());
+        wait_until("simulator up", || client.summary_response(TOKEN, [None, None]).is_ok());
         Self { port, process }
     }
 

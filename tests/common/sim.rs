@@ -138,18 +138,14 @@ impl SimClient {
         self.send("GET", "/payments/service-health", &[], b"")
     }
 
-    /// `GET /admin/payments-summary` with optional bounds (sent unencoded, as the load test does).
+    /// `GET /admin/payments-summary` with optional bounds `[from, to]` (sent unencoded, as the load
+    /// test does).
     ///
     /// # Errors
     /// As [`SimClient::send`]; also an error when the status is not 200 or the body does not
     /// have the expected fields.
-    pub fn summary(
-        &self,
-        token: &str,
-        from: Option<&str>,
-        to: Option<&str>,
-    ) -> io::Result<AdminSummary> {
-        let response = self.summary_response(token, from, to)?;
+    pub fn summary(&self, token: &str, bounds: [Option<&str>; 2]) -> io::Result<AdminSummary> {
+        let response = self.summary_response(token, bounds)?;
         if response.status != 200 {
             return Err(io::Error::other(format!("summary answered {}", response.status)));
         }
@@ -161,14 +157,9 @@ impl SimClient {
     ///
     /// # Errors
     /// As [`SimClient::send`].
-    pub fn summary_response(
-        &self,
-        token: &str,
-        from: Option<&str>,
-        to: Option<&str>,
-    ) -> io::Result<Response> {
+    pub fn summary_response(&self, token: &str, bounds: [Option<&str>; 2]) -> io::Result<Response> {
         let mut target = "/admin/payments-summary".to_string();
-        let bounds = [("from", from), ("to", to)];
+        let bounds = [("from", bounds[0]), ("to", bounds[1])];
         let mut separator = '?';
         for (name, value) in bounds {
             if let Some(value) = value {
