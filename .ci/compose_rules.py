@@ -11,6 +11,8 @@ file that cannot be read. Each broken rule is printed on its own line with the s
 """
 
 import copy
+import json
+import re
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -182,6 +184,28 @@ def check_portable(services):
     return errors
 
 
+# The one source of the contest's fees (perf/profiles.json); the compose file's own defaults, used
+# when nothing exports DEFAULT_FEE / FALLBACK_FEE (the contest), must be the final test's.
+PROFILES = Path(__file__).resolve().parent.parent / "perf" / "profiles.json"
+FEE_DEFAULT = re.compile(r"^\$\{(DEFAULT_FEE|FALLBACK_FEE):-([0-9.]+)\}$")
+
+
+def check_fees(services):
+    """Every `${DEFAULT_FEE:-x}` / `${FALLBACK_FEE:-y}` default equals the final profile's fee."""
+    fees = json.loads(PROFILES.read_text())["final"]["fees"]
+    expected = {"DEFAULT_FEE": fees["default"], "FALLBACK_FEE": fees["fallback"]}
+    errors = []
+    for name, service in services.items():
+        for value in environment_values(service):
+            match = FEE_DEFAULT.match(str(value))
+            if match and float(match.group(2)) != expected[match.group(1)]:
+                errors.append(
+                    f"{name}: {value}: the default must be the final fee in perf/profiles.json "
+                    f"({expected[match.group(1)]})"
+                )
+    return errors
+
+
 def check(compose):
     """Return the list of broken rules (empty when the compose is fine)."""
     services = compose.get("services") or {}
@@ -192,6 +216,7 @@ def check(compose):
         + check_forbidden(services)
         + check_topology(compose, services)
         + check_portable(services)
+        + check_fees(services)
     )
 
 
@@ -282,6 +307,13 @@ def mutate_file_outside(compose):
     compose["services"][name]["security_opt"] = ["seccomp=../seccomp-io_uring.json"]
 
 
+def mutate_fee_default(compose):
+    name = first_service_of(
+        compose, lambda s: any("DEFAULT_FEE" in str(v) for v in environment_values(s)))
+    environment = compose["services"][name]["environment"]
+    environment["DEFAULT_FEE"] = "${DEFAULT_FEE:-0.05}"
+
+
 MUTATIONS = [
     ("cpu total above 1.5", mutate_cpu_total),
     ("memory total above 350MB", mutate_memory_total),
@@ -298,6 +330,7 @@ MUTATIONS = [
     ("an image built from source", mutate_build),
     ("a memlock ulimit", mutate_memlock),
     ("a referenced file outside the compose directory", mutate_file_outside),
+    ("a fee default that is not the final fee", mutate_fee_default),
 ]
 
 
