@@ -540,7 +540,7 @@ where
 /// Hands a payment a processor has to the recorder (see [`recorder`]).
 fn record(context: &Context, taken: &TakenPayment) {
     bump(&context.counters.paid[taken.processor.index()], 1);
-    context.recorder.push(*taken);
+    context.recorder.push(*taken, now_ms());
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 //! The linger gathers the answers to one take, which arrive within a few milliseconds of each
 //! other, into one call; it adds at most 5 ms to the time between a processor's answer and our
 //! ledger, against the 250 ms of slack that the router leaves inside the audit's 1.5 s (DESIGN.md
-//! §4).
+//! §4). A payment answered late, more than [`LINGER_REQUESTED_AGE_MAX_MS`] after its `requestedAt`
+//! (a processor that turned slow under it), is nearer that margin: its batch is written at once.
 //!
 //! A payment handed to the recorder is still in the processing hash until its batch is written, so
 //! a crash before that loses nothing: recovery finds it and the processor answers `422` again.
@@ -39,6 +40,13 @@ pub(crate) const RECORD_BATCH_MAX: usize = 100;
 /// fills first (ms).
 pub(crate) const RECORD_LINGER_MS: u64 = 5;
 
+/// The oldest `requestedAt` (ms before it is queued) for which a payment's batch may linger: past
+/// it the batch is written at once. A processor answering in its usual tens of milliseconds leaves
+/// its payments far inside the audit's margin; one that answered only after seconds (the final
+/// profile's switch of the default to 2000 ms catches the attempts already sent) leaves the ledger
+/// only the milliseconds of the answer itself, and the linger would add to them.
+pub(crate) const LINGER_REQUESTED_AGE_MAX_MS: i64 = 250;
+
 /// Longest pause between retries of a failed batch (ms), and the longest wait for Redis to come
 /// back before that pause.
 const RETRY_BACKOFF_MS_MAX: u64 = 500;
@@ -57,17 +65,23 @@ pub(crate) struct Recorder {
     /// that leaves payments behind it is kept: they are younger, and writing them at once is the
     /// right thing for a queue that outgrew a batch.
     oldest_queued_at: Cell<Option<Instant>>,
+    /// A queued payment was answered more than [`LINGER_REQUESTED_AGE_MAX_MS`] after its
+    /// `requestedAt`: write without lingering. Cleared when the queue empties.
+    late: Cell<bool>,
     /// Payments queued or in the batch being written.
     unsettled: Cell<usize>,
     waker: RefCell<Option<Waker>>,
 }
 
 impl Recorder {
-    /// Queues a payment for recording.
-    pub(crate) fn push(&self, taken: TakenPayment) {
+    /// Queues a payment for recording; `now_ms` is the wall clock (ms since the epoch).
+    pub(crate) fn push(&self, taken: TakenPayment, now_ms: i64) {
         let mut queue = self.queue.borrow_mut();
         if queue.is_empty() {
             self.oldest_queued_at.set(Some(Instant::now()));
+        }
+        if now_ms - taken.requested_at_ms > LINGER_REQUESTED_AGE_MAX_MS {
+            self.late.set(true);
         }
         queue.push_back(taken);
         self.unsettled.set(self.unsettled.get() + 1);
@@ -81,10 +95,10 @@ impl Recorder {
         self.unsettled.get()
     }
 
-    /// Waits until at least `count` payments are queued.
+    /// Waits until at least `count` payments are queued, or a late one is.
     async fn queued(&self, count: usize) {
         poll_fn(|context| {
-            if self.queue.borrow().len() >= count {
+            if self.queue.borrow().len() >= count || self.late.get() {
                 return Poll::Ready(());
             }
             *self.waker.borrow_mut() = Some(context.waker().clone());
@@ -103,6 +117,7 @@ impl Recorder {
         }
         if queue.is_empty() {
             self.oldest_queued_at.set(None);
+            self.late.set(false);
         }
         count
     }
@@ -110,10 +125,10 @@ impl Recorder {
 
 /// How much longer a batch of `queued` payments, the oldest queued `oldest_age` ago, waits for
 /// more before it is written: until the oldest has waited [`RECORD_LINGER_MS`], and not at all
-/// once the batch is full.
-fn linger(queued: usize, oldest_age: Duration) -> Duration {
+/// once the batch is full or holds a `late` payment.
+fn linger(queued: usize, oldest_age: Duration, late: bool) -> Duration {
     assert!(queued > 0, "only a queue with payments lingers");
-    if queued >= RECORD_BATCH_MAX {
+    if queued >= RECORD_BATCH_MAX || late {
         return Duration::ZERO;
     }
     Duration::from_millis(RECORD_LINGER_MS).saturating_sub(oldest_age)
@@ -126,7 +141,7 @@ pub(crate) async fn run(recorder: Rc<Recorder>, store: Store, processing: Proces
     loop {
         recorder.queued(1).await;
         let oldest_age = recorder.oldest_queued_at.get().map_or(Duration::ZERO, |at| at.elapsed());
-        let wait = linger(recorder.queue.borrow().len(), oldest_age);
+        let wait = linger(recorder.queue.borrow().len(), oldest_age, recorder.late.get());
         if !wait.is_zero() {
             monoio::select! {
                 () = monoio::time::sleep(wait) => {}
@@ -151,6 +166,10 @@ mod tests {
     use super::*;
     use crate::payment::{CorrelationId, PaymentRequest, Processor};
 
+    /// When the tests' payments were taken (`requestedAt`), and a clock just after it.
+    const REQUESTED_AT_MS: i64 = 1_764_590_000_000;
+    const SOON_MS: i64 = REQUESTED_AT_MS + 20;
+
     fn taken(index: usize) -> TakenPayment {
         let id = format!("00000000-0000-4000-8000-{index:012}");
         TakenPayment {
@@ -159,8 +178,8 @@ mod tests {
                 amount_cents: 1990,
             },
             processor: Processor::Default,
-            requested_at_ms: 1_764_590_000_000,
-            accepted_at_ms: 1_764_590_000_000,
+            requested_at_ms: REQUESTED_AT_MS,
+            accepted_at_ms: REQUESTED_AT_MS,
         }
     }
 
@@ -168,10 +187,10 @@ mod tests {
     fn a_drain_takes_the_oldest_batch_and_keeps_the_oldest_instant_while_payments_are_left() {
         let recorder = Recorder::default();
         assert_eq!(recorder.oldest_queued_at.get(), None);
-        recorder.push(taken(0));
+        recorder.push(taken(0), SOON_MS);
         let first = recorder.oldest_queued_at.get().expect("set by the first push");
         for index in 1..RECORD_BATCH_MAX + 20 {
-            recorder.push(taken(index));
+            recorder.push(taken(index), SOON_MS);
         }
         assert_eq!(recorder.oldest_queued_at.get(), Some(first), "later pushes keep it");
         assert_eq!(recorder.unsettled(), RECORD_BATCH_MAX + 20);
@@ -207,13 +226,33 @@ mod tests {
             (5 * RECORD_BATCH_MAX, ms(1), Duration::ZERO),
         ];
         for (queued, oldest_age, wait) in cases {
-            assert_eq!(linger(queued, oldest_age), wait, "{queued} queued, oldest {oldest_age:?}");
+            let late = false;
+            assert_eq!(linger(queued, oldest_age, late), wait, "{queued} queued, {oldest_age:?}");
+            assert_eq!(linger(queued, oldest_age, true), Duration::ZERO, "a late one: at once");
         }
+    }
+
+    #[test]
+    fn a_payment_answered_long_after_its_requested_at_is_written_without_lingering() {
+        let recorder = Recorder::default();
+        // (ms between requestedAt and the push, late)
+        let cases = [(0, false), (20, false), (LINGER_REQUESTED_AGE_MAX_MS, false)];
+        for (age_ms, late) in cases {
+            recorder.push(taken(0), REQUESTED_AT_MS + age_ms);
+            assert_eq!(recorder.late.get(), late, "answered {age_ms} ms after requestedAt");
+        }
+        recorder.push(taken(1), REQUESTED_AT_MS + LINGER_REQUESTED_AGE_MAX_MS + 1);
+        assert!(recorder.late.get(), "past the age bound");
+        recorder.push(taken(2), SOON_MS);
+        assert!(recorder.late.get(), "a timely payment after it does not clear it");
+        let mut batch = Vec::new();
+        recorder.drain_into(&mut batch);
+        assert!(!recorder.late.get(), "cleared once the queue is empty");
     }
 
     #[test]
     #[should_panic(expected = "only a queue with payments lingers")]
     fn an_empty_queue_does_not_linger() {
-        linger(0, Duration::ZERO);
+        linger(0, Duration::ZERO, false);
     }
 }
