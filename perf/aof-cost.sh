@@ -37,11 +37,6 @@ redis_cli() {
   redis-cli -s "$STACK_SOCKET_DIR/redis.sock" "$@"
 }
 
-backend_recorded() {
-  curl -s --max-time 1 "$STACK_BACKEND_URL/payments-summary" |
-    grep -o '"totalRequests": *[0-9]*' | grep -o '[0-9]*$' | paste -sd+ | bc
-}
-
 redis_cpu_ns() {
   cat "$(stack_cgroup_dir cpuacct redis)/cpuacct.usage"
 }
@@ -59,14 +54,14 @@ run_one() { # name setting
     redis_cli CONFIG SET appendfsync "$setting" >/dev/null
   fi
   sleep 1
-  start_count=$(backend_recorded)
+  start_count=$(stack_backend_recorded 1)
   before_ns=$(stack_cpu_usage_ns)
   redis_before=$(redis_cpu_ns)
   (cd "$ROOT/perf/k6" && k6 run --quiet --no-color -e RATE="$RATE" -e DURATION_S="$DURATION_S" \
     -e RESULTS_FILE="$OUT/$name.json" rate.js) >"$OUT/$name.k6.log" 2>&1
   accepted=$(json_field "$OUT/$name.json" accepted)
   for ((try = 0; try < DRAIN_TRIES; try++)); do
-    (($(backend_recorded) >= start_count + accepted)) && break
+    (($(stack_backend_recorded 1) >= start_count + accepted)) && break
     sleep 0.5
   done
   after_ns=$(stack_cpu_usage_ns)

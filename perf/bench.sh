@@ -109,16 +109,11 @@ cpu_snapshot() { # file
   done < <(stack_budget_services) >"$1"
 }
 
-backend_recorded() {
-  curl -s --max-time 1 "$STACK_BACKEND_URL/payments-summary" |
-    grep -o '"totalRequests": *[0-9]*' | grep -o '[0-9]*$' | paste -sd+ | bc
-}
-
 # The worker may still be paying when k6 ends: wait (bounded) until the backend has them all.
 wait_drained() { # accepted
   local try recorded=0
   for ((try = 0; try < DRAIN_TRIES; try++)); do
-    recorded=$(backend_recorded) || recorded=0
+    recorded=$(stack_backend_recorded 1) || recorded=0
     ((${recorded:-0} >= $1)) && return 0
     sleep 0.5
   done
@@ -150,7 +145,7 @@ run_stack() { # name
   run_load "$name" 1
   wait_drained "$(json_field "$OUT/$name.json" accepted)"
   cpu_snapshot "$OUT/$name.cpu.after"
-  backend_recorded >"$OUT/$name.recorded" || true
+  stack_backend_recorded 1 >"$OUT/$name.recorded" || true
   stack_usage_report "$OUT/$name.resources.txt" >/dev/null
   stack_stop
 }

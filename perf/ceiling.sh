@@ -62,16 +62,11 @@ redis_cli() {
   redis-cli -s "$(stack_plan_field redis unix_listen)" "$@"
 }
 
-backend_recorded() {
-  curl -s --max-time 2 "$STACK_BACKEND_URL/payments-summary" |
-    grep -o '"totalRequests": *[0-9]*' | grep -o '[0-9]*$' | paste -sd+ | bc
-}
-
 # Until the backend has at least ACCEPTED and the queue is empty, or DRAIN_S; prints the seconds.
 wait_drained() { # accepted
   local started=$SECONDS recorded queued
   while ((SECONDS - started < DRAIN_S)); do
-    recorded=$(backend_recorded) || recorded=0
+    recorded=$(stack_backend_recorded 2) || recorded=0
     queued=$(redis_cli LLEN rinha:queue) || queued=1
     if ((${recorded:-0} >= $1 && queued == 0)); then
       echo $((SECONDS - started))

@@ -39,11 +39,6 @@ log() {
 
 stack_stop_on_exit
 
-backend_recorded() {
-  curl -s --max-time 2 "$STACK_BACKEND_URL/payments-summary" |
-    grep -o '"totalRequests": *[0-9]*' | grep -o '[0-9]*$' | paste -sd+ | bc
-}
-
 service_pids() { # service -> comma-separated pids of its cgroup (nginx: master and worker)
   paste -sd, "$(stack_cgroup_dir cpuacct "$1")/cgroup.procs"
 }
@@ -66,7 +61,7 @@ STACK_LOAD_PID=$!
 sleep "$WARMUP_S"
 
 redis-cli -s "$redis" CONFIG RESETSTAT >/dev/null
-recorded_before=$(backend_recorded)
+recorded_before=$(stack_backend_recorded 2)
 watchers=()
 for service in "${SERVICES[@]}"; do
   perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock \
@@ -81,7 +76,7 @@ if ((TRACE == 1)); then
   done
 fi
 for pid in "${watchers[@]}"; do wait "$pid" || log "a perf watcher exited with status $?"; done
-recorded_after=$(backend_recorded)
+recorded_after=$(stack_backend_recorded 2)
 redis-cli -s "$redis" INFO commandstats >"$OUT/commandstats.txt"
 echo $((recorded_after - recorded_before)) >"$OUT/payments"
 wait "$STACK_LOAD_PID" || log "wrk exited with status $?"

@@ -250,11 +250,6 @@ MODE=native
 
 # --- Measurements ------------------------------------------------------------------------------
 
-backend_recorded() { # total in the backend's summary, or nothing if it does not answer
-  curl -s --max-time 0.5 "$STACK_BACKEND_URL/payments-summary" 2>/dev/null |
-    grep -o '"totalRequests": *[0-9]*' | grep -o '[0-9]*$' | paste -sd+ | bc 2>/dev/null || true
-}
-
 processors_recorded() {
   local port total=0 count
   for port in "$STACK_DEFAULT_PORT" "$STACK_FALLBACK_PORT"; do
@@ -272,7 +267,7 @@ measure_recovery() { # from_ms service restarts_before
   local from_ms=$1 service=$2 before=$3 last='' current deadline=$((SECONDS + RECOVER_BOUND_S))
   while ((SECONDS < deadline)); do
     if [[ -z $service ]] || (($(service_restarts "$service") > before)); then
-      current=$(backend_recorded)
+      current=$(stack_backend_recorded 0.5) || current=
       if [[ -n $current && -n $last ]] && ((current > last)); then
         awk -v d=$(($(now_ms) - from_ms)) 'BEGIN { printf "%.2f\n", d / 1000 }'
         return

@@ -26,6 +26,7 @@
 #                                  `docker kill -s SIGNAL` does to a container)
 #   stack_restarts SERVICE         how many times the supervisor restarted SERVICE
 #   stack_stop                     kill every process group, then every cgroup member; rmdir cgroups
+#   stack_backend_recorded S       the payments the backend's summary counts (both processors)
 #   stack_stop_on_exit             traps that run stack_stop on any exit, Ctrl-C and TERM included,
 #                                  keeping the exit status; first they stop the load generator
 #                                  whose pid the script keeps in STACK_LOAD_PID, if any
@@ -647,6 +648,13 @@ stack_usage_report() { # file: a table, also printed
         "$(stack_throttled "$cpu/cpu.stat")"
     done
   } | tee "$file"
+}
+
+# The payments the backend's summary counts, default and fallback together; exits non-zero with
+# nothing printed when the backend does not answer within MAX_TIME_S seconds.
+stack_backend_recorded() { # max_time_s
+  curl -s --max-time "$1" "$STACK_BACKEND_URL/payments-summary" 2>/dev/null |
+    grep -o '"totalRequests": *[0-9]*' | grep -o '[0-9]*$' | paste -sd+ | bc 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------
