@@ -324,7 +324,7 @@ async fn dispatch(
             }
             Plan::Probe(processor) => (processor, None, 1),
             Plan::Hold => {
-                monoio::time::sleep(Duration::from_millis(take_pause_ms(plan, 0, 0, 0.0))).await;
+                monoio::time::sleep(Duration::from_millis(HOLD_POLL_MS)).await;
                 continue;
             }
         };
